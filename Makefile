@@ -1,0 +1,40 @@
+# The two commands a learner needs (see README):
+#   make course   set up, fetch MNIST, train and grade the reference solutions
+#   make test     set up, run the project's own test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup data course grade test lint skeletons bench seeds
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed data
+
+data: $(BIN)/.installed
+	$(BIN)/python -m tinycnn data
+
+course: setup
+	@for s in i0 i1 i2 i3; do \
+	  $(BIN)/python -m pytest checks/$$s --impl=solutions -p no:cacheprovider \
+	    || exit 1; \
+	done
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+skeletons: $(BIN)/.installed
+	$(BIN)/python -m tinycnn skeletons
+
+bench: setup
+	$(BIN)/python benchmarks/train_speed.py --json benchmarks/results/train_speed-cpu.json
+
+seeds: setup
+	$(BIN)/python benchmarks/seeds.py

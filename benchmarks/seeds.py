@@ -1,0 +1,110 @@
+"""Train each step's reference on several seeds: is its pass mark robust?
+
+    python benchmarks/seeds.py                      # i0-i3, seeds 1-5, here
+    python benchmarks/seeds.py --steps solutions/i3 --seeds 1 2 --jobs 2
+
+Runs go to runs/seeds/; the table (JSON and Markdown) to --out. Results are
+appended to <out>.jsonl as each run ends, so a cut-short sweep keeps them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PASS = {"i0": 98.0, "i1": 99.4, "i2": 99.4, "i3": 99.4, "i4": 99.4}
+
+
+def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
+    import torch
+
+    from tinycnn.device import pick_device
+    from tinycnn.step import load_step, train_step
+
+    torch.set_num_threads(threads)
+    step = load_step(folder)
+    out = ROOT / "runs" / "seeds" / f"{Path(folder).parent.name}-{step.name}"
+    rec = train_step(step, pick_device(device), seed=seed,
+                     out=out / f"s{seed}", progress=False)
+    accs = [e["test_acc"] for e in rec["epochs"]]
+    return {"folder": folder, "step": step.name, "seed": seed,
+            "params": rec["params"], "epochs": len(accs),
+            "final_test_acc": accs[-1], "best_test_acc": max(accs),
+            "last3_min": min(accs[-3:]), "wall_s": rec["wall_s"],
+            "s_per_epoch": round(rec["wall_s"] / len(accs), 2),
+            "device": rec["device"]}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| step | params | epochs | seeds | final test acc. per seed | "
+             "min | mean | pass mark | passed | s/epoch |",
+             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    by = {}
+    for r in rows:
+        by.setdefault(r["folder"], []).append(r)
+    for folder, rs in by.items():
+        rs.sort(key=lambda r: r["seed"])
+        accs = [r["final_test_acc"] for r in rs]
+        mark = PASS.get(rs[0]["step"][:2], 99.4)
+        ok = sum(a >= mark for a in accs)
+        per = ", ".join(f"{a:.2f}" for a in accs)
+        sec = statistics.mean(r["s_per_epoch"] for r in rs)
+        lines.append(
+            f"| {folder} | {rs[0]['params']:,} | {rs[0]['epochs']} | "
+            f"{len(rs)} | {per} | {min(accs):.2f} | "
+            f"{statistics.mean(accs):.2f} | {mark} | {ok}/{len(rs)} | "
+            f"{sec:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", nargs="+",
+                   default=[f"solutions/i{n}" for n in range(4)])
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads per run (default: cores / jobs)")
+    p.add_argument("--out", type=Path,
+                   default=ROOT / "benchmarks" / "results" / "seeds-cpu.json")
+    args = p.parse_args()
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    log = args.out.with_suffix(".jsonl")
+    rows = []
+    jobs = [(f, s) for f in args.steps for s in args.seeds]
+    ctx = mp.get_context("spawn")  # CUDA and forked workers do not mix
+    with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(one_run, f, s, args.device, threads): (f, s)
+                   for f, s in jobs}
+        for fut in as_completed(futures):
+            try:
+                row = fut.result()
+            except Exception as e:  # noqa: BLE001 - report, keep the rest
+                f, s = futures[fut]
+                print(f"FAILED {f} seed {s}: {type(e).__name__}: {e}")
+                continue
+            rows.append(row)
+            with open(log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"{row['folder']} seed {row['seed']}: "
+                  f"{row['final_test_acc']:.2f}% in {row['wall_s']:.0f}s",
+                  flush=True)
+    meta = {"machine": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "jobs": args.jobs, "threads": threads}
+    args.out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1))
+    md = table(rows)
+    args.out.with_suffix(".md").write_text(md + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

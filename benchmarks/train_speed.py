@@ -1,0 +1,131 @@
+"""Seconds per training epoch: the seed's pipeline vs the tinycnn engine.
+
+Both train the seed's 14K-parameter net (its layer table, batch 128,
+rotation up to 7 degrees) in one process on the same machine:
+
+  seed     torchvision MNIST + DataLoader + PIL RandomRotation/ToTensor/
+           Normalize, element-wise nn.Dropout, fp32
+  engine   whole set in memory as uint8, batched rotation on the device,
+           channels_last, channel-wise Dropout2d, bf16 autocast on CPU
+
+Each is timed over --batches steps after a short warm-up and scaled to
+the 469 steps of an epoch.
+
+    python benchmarks/train_speed.py [--batches 100] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
+from tinycnn.device import describe, pick_device
+from tinycnn.engine import Recipe, autocast, prepare
+
+STEPS_PER_EPOCH = math.ceil(60_000 / 128)
+
+
+def seed_net(dropout: type[nn.Module]) -> nn.Sequential:
+    """The seed README's layer table, 14K parameters."""
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out), nn.ReLU(), dropout(0.05)]
+
+    return nn.Sequential(
+        *block(1, 16), *block(16, 16), nn.MaxPool2d(2),
+        nn.Conv2d(16, 12, 1, bias=False),
+        *block(12, 28), *block(28, 28), nn.MaxPool2d(2),
+        nn.Conv2d(28, 32, 1, bias=False),
+        nn.AdaptiveAvgPool2d(1), nn.Conv2d(32, 10, 1), nn.Flatten())
+
+
+def time_seed(batches: int, device: torch.device, workers: int) -> float:
+    from torchvision import datasets, transforms
+
+    root = ensure_mnist().parent.parent
+    tf = transforms.Compose([transforms.RandomRotation(7),
+                             transforms.ToTensor(),
+                             transforms.Normalize((MEAN,), (STD,))])
+    ds = datasets.MNIST(root, train=True, download=False, transform=tf)
+    loader = torch.utils.data.DataLoader(ds, batch_size=128, shuffle=True,
+                                         num_workers=workers)
+    model = seed_net(nn.Dropout).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+    t0 = None
+    for n, (X, y) in enumerate(loader, 1):
+        if n == 6:
+            t0 = time.perf_counter()  # five warm-up steps done
+        X, y = X.to(device), y.to(device)
+        loss = F.cross_entropy(model(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if n == batches + 5:
+            break
+    _sync(device)
+    return (time.perf_counter() - t0) / batches * STEPS_PER_EPOCH
+
+
+def time_engine(batches: int, device: torch.device) -> float:
+    X_train, y_train, _, _ = (t.to(device) for t in load_mnist())
+    recipe = Recipe(rotation=7)
+    model = seed_net(nn.Dropout2d).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+    perm = torch.randperm(len(X_train), device=device)
+    for i in range(batches + 5):
+        if i == 5:
+            _sync(device)
+            t0 = time.perf_counter()
+        idx = perm[i * 128:(i + 1) * 128]
+        X, y = prepare(X_train[idx], recipe), y_train[idx]
+        with autocast(device):
+            logits = model(X)
+        loss = F.cross_entropy(logits.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    _sync(device)
+    return (time.perf_counter() - t0) / batches * STEPS_PER_EPOCH
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--batches", type=int, default=100)
+    p.add_argument("--device", default=None)
+    p.add_argument("--workers", type=int, default=2,
+                   help="DataLoader workers for the seed pipeline")
+    p.add_argument("--json", help="also write the result here")
+    args = p.parse_args()
+    device = pick_device(args.device)
+    seed = time_seed(args.batches, device, args.workers)
+    engine = time_engine(args.batches, device)
+    result = {"device": describe(device), "threads": torch.get_num_threads(),
+              "batches_timed": args.batches,
+              "seed_s_per_epoch": round(seed, 1),
+              "engine_s_per_epoch": round(engine, 1),
+              "speedup": round(seed / engine, 2)}
+    print(f"seed pipeline   {seed:6.1f} s/epoch")
+    print(f"tinycnn engine  {engine:6.1f} s/epoch")
+    print(f"speed-up        {seed / engine:6.2f}x on {result['device']}")
+    print(json.dumps(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

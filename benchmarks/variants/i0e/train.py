@@ -1,0 +1,21 @@
+"""Step i0 recipe: one epoch of plain SGD, the baseline to beat."""
+
+from tinycnn import Recipe, main
+
+
+def recipe() -> Recipe:
+    # >>> TODO: return the recipe (lesson: "The recipe")
+    return Recipe(
+        num_epochs=1,
+        batch_size=16,
+        lr=0.01,
+        momentum=0.9,
+        schedule="step",
+        step_size=1,
+        gamma=0.1,
+    )
+    # <<<
+
+
+if __name__ == "__main__":
+    main(__file__)

@@ -1,0 +1,11 @@
+"""Step i2 recipe: twelve epochs, OneCycle learning rate, small rotations."""
+
+from tinycnn import Recipe, main
+
+
+def recipe() -> Recipe:
+    raise NotImplementedError('TODO(i2): return the recipe (lesson: "The recipe")')
+
+
+if __name__ == "__main__":
+    main(__file__)

@@ -1,0 +1,78 @@
+"""The training loop on a few batches, and run records."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from tinycnn import records
+from tinycnn.engine import Diverged, Recipe, augment, fit
+from tinycnn.step import load_step
+
+
+def tiny_data(n=512):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g)
+    y = (X.float().mean((1, 2, 3)) > 127.5).long()  # a learnable rule
+    return X, y, X[:128], y[:128]
+
+
+def small_net():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4),
+                         nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(4, 10))
+
+
+def test_loss_goes_down():
+    r = Recipe(num_epochs=4, batch_size=64, lr=0.05, schedule="constant")
+    h = fit(small_net(), r, tiny_data(), torch.device("cpu"), progress=False)
+    assert h[-1]["train_loss"] < h[0]["train_loss"]
+    assert set(h[0]) >= {"train_loss", "train_acc", "test_loss", "test_acc"}
+
+
+def test_same_seed_same_result():
+    r = Recipe(num_epochs=1, batch_size=64, rotation=10, translate=0.1)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(r.seed)
+        runs.append(fit(small_net(), r, tiny_data(), torch.device("cpu"),
+                        progress=False)[0]["train_loss"])
+    assert runs[0] == runs[1]
+
+
+def test_nan_stops_training_early():
+    r = Recipe(num_epochs=5, batch_size=64, lr=1e36, schedule="constant",
+               momentum=0.0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    with pytest.raises(Diverged, match="lr"):
+        fit(net, r, tiny_data(), torch.device("cpu"), progress=False)
+
+
+def test_augment_off_is_identity_and_on_changes_pixels():
+    X = torch.rand(8, 1, 28, 28)
+    assert augment(X, Recipe()) is X
+    Y = augment(X, Recipe(rotation=15))
+    assert Y.shape == X.shape and not torch.equal(X, Y)
+
+
+def test_zero_angle_augment_is_near_identity():
+    X = torch.rand(4, 1, 28, 28)
+    Y = augment(X, Recipe(rotation=1e-6))
+    assert torch.allclose(X, Y, atol=1e-4)
+
+
+def test_record_round_trip_and_invalidate(tmp_path, root):
+    step = load_step(root / "solutions/i3")
+    net = step.model.Net()
+    rec = {"step": "i3", "params": 1, "final_test_acc": 99.5,
+           "epochs": [{"epoch": 1, "train_loss": 1.0, "test_loss": 0.5,
+                       "train_acc": 90.0, "test_acc": 95.0}]}
+    records.save(tmp_path, rec, net)
+    back, state = records.load(tmp_path)
+    assert back == json.loads(json.dumps(rec))
+    fresh = step.model.Net()
+    fresh.load_state_dict(state, strict=True)  # weights_only load fits
+    records.invalidate(tmp_path)
+    assert records.load(tmp_path) is None
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,7 @@
+"""tinycnn: the shared library of the course. Steps import from here."""
+
+from tinycnn.engine import Recipe
+from tinycnn.step import main
+
+__all__ = ["Recipe", "main"]
+__version__ = "0.1.0"

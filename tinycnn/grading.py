@@ -1,0 +1,242 @@
+"""The checks behind `pytest checks/iN`: each tests what the model does.
+
+Every check raises `Fail(message, hint)`; the graders' conftest turns that
+into a one-paragraph pytest failure (no traceback) and a results.json row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tinycnn import records
+from tinycnn.data import load_mnist
+from tinycnn.engine import Diverged, evaluate
+from tinycnn.step import Step, train_step
+from tinycnn.summary import trace
+
+HINTS = {
+    "builds": "Net() and Net()(X) must run; read the traceback line above.",
+    "params": "Count with sum(p.numel() for p in net.parameters()); the "
+              "lesson's table shows where they go. Fewer channels, or 1x1 "
+              "transitions, cut them fastest.",
+    "batchnorm": "Put nn.BatchNorm2d(C) after each conv and call it in "
+                 "forward: a layer defined in __init__ but never called "
+                 "does nothing.",
+    "dropout": "Add nn.Dropout2d(p) (or nn.Dropout / F.dropout with "
+               "training=self.training) after the blocks; it must be "
+               "random in train() mode and off in eval() mode.",
+    "transitions": "After each MaxPool2d put a 1x1 conv "
+                   "(nn.Conv2d(C_in, C_out, 1)) before the next 3x3 conv.",
+    "gap": "End with nn.AdaptiveAvgPool2d(1) over the last feature map, "
+           "then a 1x1 conv (or a small Linear) to 10 classes: the "
+           "classifier must see one average per channel.",
+    "output": "forward must return logits of shape (B, 10) for any batch "
+              "size B: flatten with X.flatten(1), never a fixed size.",
+    "shapes": "Work each layer's output out by hand: a 3x3 conv with "
+              "padding=1 keeps H x W, MaxPool2d(2) halves it, a conv's "
+              "C is its out_channels.",
+    "epochs": "Lower num_epochs in recipe(): the budget is part of the task.",
+    "accuracy": "Compare your curves with the lesson's: more epochs within "
+                "the cap, augmentation, or the learning rate usually close "
+                "the gap.",
+}
+
+
+class Fail(AssertionError):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(f"{message}\nHint: {hint}")
+        self.message, self.hint = message, hint
+
+
+@dataclass
+class Spec:
+    step: str                 # "i3"
+    max_params: int           # strictly fewer parameters than this
+    max_epochs: int           # recipe().num_epochs must not exceed it
+    pass_acc: float           # final-epoch test accuracy, %
+
+
+def expect(ok: bool, check: str, message: str) -> None:
+    if not ok:
+        raise Fail(message, HINTS[check])
+
+
+def _call(check: str, what: str, fn, *args):  # noqa: ANN001, ANN202
+    """Run learner code; turn its exceptions into a clear failure."""
+    try:
+        return fn(*args)
+    except NotImplementedError as e:
+        raise Fail(f"not implemented yet: {e}", HINTS[check]) from None
+    except Exception as e:  # noqa: BLE001 - any learner error is a failure
+        raise Fail(f"{what} raised {type(e).__name__}: {e}",
+                   HINTS["builds"]) from None
+
+
+def build(step: Step, check: str = "builds") -> nn.Module:
+    torch.manual_seed(0)
+    return _call(check, "Net()", step.model.Net)
+
+
+def forward(net: nn.Module, X: torch.Tensor, check: str = "builds"):  # noqa: ANN201
+    return _call(check, "forward", net, X)
+
+
+def _X(batch: int = 4) -> torch.Tensor:
+    return torch.randn(batch, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_builds(step: Step) -> None:
+    net = build(step)
+    net.eval()
+    forward(net, _X())
+
+
+def check_params(step: Step, spec: Spec) -> None:
+    n = sum(p.numel() for p in build(step, "params").parameters())
+    expect(n < spec.max_params, "params",
+           f"{n:,} parameters; {spec.step} allows fewer than "
+           f"{spec.max_params:,}")
+
+
+def check_batchnorm(step: Step) -> None:
+    net = build(step, "batchnorm")
+    bns = {n for n, m in net.named_modules()
+           if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+    expect(bool(bns), "batchnorm", "no BatchNorm layer in the model")
+    used = {name for name, *_ in _trace(net, "batchnorm")}
+    unused = sorted(bns - used)
+    expect(not unused, "batchnorm",
+           f"BatchNorm defined but never called in forward: {unused}")
+
+
+def _trace(net: nn.Module, check: str) -> list[tuple]:
+    return _call(check, "forward", trace, net)
+
+
+def check_dropout(step: Step) -> None:
+    net = build(step, "dropout")
+    X = _X(8)
+    net.train()
+    torch.manual_seed(1)
+    a = forward(net, X, "dropout")
+    torch.manual_seed(2)
+    b = forward(net, X, "dropout")
+    expect(not torch.allclose(a, b), "dropout",
+           "train() mode is deterministic: no dropout is active in forward")
+    net.eval()
+    c, d = forward(net, X, "dropout"), forward(net, X, "dropout")
+    expect(torch.equal(c, d), "dropout",
+           "eval() mode is random: dropout must switch off in eval mode "
+           "(F.dropout needs training=self.training)")
+
+
+def check_transitions(step: Step) -> None:
+    calls = _trace(build(step, "transitions"), "transitions")
+    after_pool, pools = [], 0
+    for i, (_, mod, *_rest) in enumerate(calls):
+        if isinstance(mod, nn.MaxPool2d):
+            pools += 1
+            nxt = next((m for _, m, *_r in calls[i + 1:]
+                        if isinstance(m, nn.Conv2d)), None)
+            if nxt is not None and nxt.kernel_size == (1, 1):
+                after_pool.append(mod)
+    expect(pools > 0 and len(after_pool) >= 1, "transitions",
+           f"{pools} max-pool(s), {len(after_pool)} followed by a 1x1 conv: "
+           "no 1x1 transition after a pool")
+
+
+def check_gap(step: Step) -> None:
+    net = build(step, "gap")
+    calls = _trace(net, "gap")
+    net.eval()
+    logits = forward(net, _X(2), "gap")
+
+    def spatial(t) -> bool:  # noqa: ANN001
+        return torch.is_tensor(t) and t.dim() == 4 and t.shape[2] * t.shape[3] > 1
+
+    last = max((i for i, c in enumerate(calls) if spatial(c[3])), default=None)
+    expect(last is not None, "gap", "no layer produces a spatial map")
+    fmap = calls[last][3]                               # (B, C, H, W)
+    head_in = next((c[2] for c in calls[last + 1:]
+                    if torch.is_tensor(c[2]) and not spatial(c[2])), logits)
+    C, H, W = fmap.shape[1:]
+    flat = head_in.reshape(head_in.shape[0], -1)
+    expect(flat.shape[1] == C, "gap",
+           f"the classifier sees {flat.shape[1]} features from a "
+           f"{C}x{H}x{W} map: that is a flattened map, not one average "
+           "per channel")
+    mean = fmap.mean((2, 3))
+    expect(torch.allclose(flat, mean, atol=1e-4, rtol=1e-3), "gap",
+           f"the {C}x{H}x{W} map is reduced to 1x1 by something other than "
+           "an average (global max pooling?)")
+
+
+def check_output(step: Step, batch: int) -> None:
+    net = build(step, "output")
+    net.eval()
+    out = forward(net, _X(batch), "output")
+    expect(tuple(out.shape) == (batch, 10), "output",
+           f"batch of {batch} gave output shape {tuple(out.shape)}, "
+           f"expected ({batch}, 10)")
+
+
+def check_shapes(step: Step) -> None:
+    declared = _call("shapes", "layer_shapes()", step.model.layer_shapes)
+    net = build(step, "shapes")
+    real = {}
+    for name, _m, _X, out in _trace(net, "shapes"):
+        real[name.split(".")[0]] = tuple(out.shape[1:])
+    expect(isinstance(declared, dict) and declared, "shapes",
+           "layer_shapes() must return a non-empty dict")
+    for name, shape in declared.items():
+        expect(name in real, "shapes",
+               f"layer_shapes() names {name!r}, which the model does not "
+               f"run; it runs {list(real)}")
+        expect(tuple(shape) == real[name], "shapes",
+               f"layer {name!r}: you declared {tuple(shape)}, the forward "
+               f"pass gives {real[name]}")
+    missing = [n for n in real if n not in declared]
+    expect(not missing, "shapes", f"layer_shapes() leaves out {missing}")
+
+
+def check_epochs(step: Step, spec: Spec) -> None:
+    recipe = _call("epochs", "recipe()", step.train.recipe)
+    expect(1 <= recipe.num_epochs <= spec.max_epochs, "epochs",
+           f"recipe trains {recipe.num_epochs} epochs; {spec.step} allows "
+           f"1 to {spec.max_epochs}")
+
+
+def check_accuracy(step: Step, spec: Spec, device: torch.device,
+                   retrain: bool = False) -> float:
+    """Train (or reuse a run of this exact code), then evaluate it here."""
+    check_epochs(step, spec)
+    net = build(step, "accuracy")
+    found = records.load(step.run_dir)
+    fresh = (found is not None and not retrain
+             and found[0].get("code_hash") == step.code_hash())
+    if not fresh:
+        try:
+            train_step(step, device, progress=False)
+        except Diverged as e:
+            raise Fail(str(e), HINTS["accuracy"]) from None
+        except NotImplementedError as e:
+            raise Fail(f"not implemented yet: {e}", HINTS["builds"]) from None
+        found = records.load(step.run_dir)
+    expect(found is not None, "accuracy", "training wrote no run record")
+    try:
+        net.load_state_dict(found[1], strict=True)
+    except RuntimeError as e:
+        raise Fail(f"the checkpoint does not fit your Net: {e}",
+                   "retrain with --retrain") from None
+    _, _, X_test, y_test = load_mnist()
+    _, acc = evaluate(net.to(device), X_test.to(device), y_test.to(device))
+    expect(acc >= spec.pass_acc, "accuracy",
+           f"final test accuracy {acc:.2f}% < {spec.pass_acc}% "
+           f"(evaluated by the grader on the 10,000 test images)")
+    return acc
