@@ -15,7 +15,7 @@ import pytest
 
 from tinycnn.device import pick_device
 from tinycnn.grading import Fail
-from tinycnn.step import ROOT, load_step
+from tinycnn.step import ROOT, load_step, runs_root
 
 _results: dict[str, list[dict]] = {}
 
@@ -89,7 +89,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
         tr.write_line(f"{passed}/{len(rows)} checks passed")
         out = config.getoption("results")
         path = Path(out) if out else (
-            ROOT / "runs" / Path(config.getoption("impl")).name / name
+            runs_root() / Path(config.getoption("impl")).name / name
             / "results.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         tests = [{**r, "score": float(r["status"] == "passed"),

@@ -6,6 +6,8 @@ import shutil
 import pytest
 from conftest import ROOT, grade
 
+from tinycnn.mistakes import MISTAKES, apply
+
 STEPS = ["i0", "i1", "i2", "i3"]
 
 
@@ -27,66 +29,16 @@ def test_skeletons_fail_clearly(step, tmp_path):
         assert "Traceback" not in t["output"]
 
 
-I3 = (ROOT / "solutions/i3/model.py").read_text()
-BLOCK_BN = "        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        nn.Dropout2d"
-GAP_HEAD = ("        self.gap = nn.AdaptiveAvgPool2d(1)\n"
-            "        self.head = nn.Conv2d(16, 10, 1)")
-
-# name: (edits to solutions/i3/model.py, checks that must fail)
-BROKEN = {
-    "no batchnorm": (
-        [(BLOCK_BN, "        nn.ReLU(),\n        nn.Dropout2d"),
-         ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-          "        nn.ReLU(),\n    )")],
-        {"BatchNorm present and used in forward"}),
-    "batchnorm never called": (
-        [(BLOCK_BN, "        nn.ReLU(),\n        nn.Dropout2d"),
-         ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-          "        nn.ReLU(),\n    )"),
-         ("        self.pool1 = nn.MaxPool2d(2)\n",
-          "        self.pool1 = nn.MaxPool2d(2)\n"
-          "        self.bn = nn.BatchNorm2d(16)\n")],
-        {"BatchNorm present and used in forward"}),
-    "no dropout": (
-        [("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None")],
-        {"Dropout random in train mode, off in eval mode"}),
-    "linear head over flattened 7x7": (
-        [("block(28, 16, p_drop)", "block(28, 8, p_drop)"),
-         (GAP_HEAD, "        self.fc = nn.Linear(8 * 7 * 7, 10)"),
-         ("        X = self.gap(X)            # (B, 16, 1, 1)\n"
-          "        return self.head(X).flatten(1)",
-          "        return self.fc(X.flatten(1))"),
-         ('"conv5": (16, 7, 7),\n        "gap": (16, 1, 1),\n'
-          '        "head": (10, 1, 1),',
-          '"conv5": (8, 7, 7),\n        "fc": (10,),')],
-        {"classifier sees a global average, not a flattened map"}),
-    "global max pool": (
-        [("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)")],
-        {"classifier sees a global average, not a flattened map"}),
-    "20,001 parameters": (
-        [("        self.pool1 = nn.MaxPool2d(2)\n",
-          "        self.pool1 = nn.MaxPool2d(2)\n"
-          "        self.extra = nn.Parameter(torch.zeros(20_001 - 17_154))\n")],
-        {"fewer than 20,000 parameters"}),
-    "wrong shape table": (
-        [('"trans1": (12, 14, 14)', '"trans1": (12, 7, 7)')],
-        {"declared layer_shapes() match the forward pass"}),
-    "wrong output shape": (
-        [("nn.Conv2d(16, 10, 1)", "nn.Conv2d(16, 9, 1)"),
-         ('"head": (10, 1, 1)', '"head": (9, 1, 1)')],
-        {"output is (B, 10) for any batch size"}),
-    "functional F.dropout passes": (
-        [("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
-         ("        return self.head(X).flatten(1)",
-          "        X = nn.functional.dropout(X, 0.1, self.training)\n"
-          "        return self.head(X).flatten(1)")],
-        set()),
-    "GAP then Linear(C, 10) passes": (
-        [("self.head = nn.Conv2d(16, 10, 1)", "self.head = nn.Linear(16, 10)"),
-         ("return self.head(X).flatten(1)", "return self.head(X.flatten(1))"),
-         ('"head": (10, 1, 1)', '"head": (10,)')],
-        set()),
+# the grader's name for each check a mistake must fail
+NAMES = {
+    "batchnorm": "BatchNorm present and used in forward",
+    "dropout": "Dropout random in train mode, off in eval mode",
+    "gap": "classifier sees a global average, not a flattened map",
+    "params": "fewer than 20,000 parameters",
+    "shapes": "declared layer_shapes() match the forward pass",
+    "output": "output is (B, 10) for any batch size",
 }
+I3 = (ROOT / "solutions/i3/model.py").read_text()
 
 
 def make_impl(tmp_path, model_src, train_src=None):
@@ -98,16 +50,12 @@ def make_impl(tmp_path, model_src, train_src=None):
     return impl
 
 
-@pytest.mark.parametrize("name", list(BROKEN))
+@pytest.mark.parametrize("name", list(MISTAKES))
 def test_broken_model_fails_on_the_right_check(name, tmp_path):
-    edits, expected = BROKEN[name]
-    src = I3
-    for old, new in edits:
-        assert old in src, f"edit for {name!r} no longer applies: {old!r}"
-        src = src.replace(old, new)
-    impl = make_impl(tmp_path, src)
+    edits, check = MISTAKES[name]
+    impl = make_impl(tmp_path, apply(edits))
     _, failed, out = grade(impl, "i3", tmp_path / "r.json", "-m", "not slow")
-    assert failed == expected, out
+    assert failed == ({NAMES[check]} if check else set()), out
 
 
 def test_recipe_over_epoch_cap_fails(tmp_path):

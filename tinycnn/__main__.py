@@ -3,6 +3,7 @@
     data        make sure MNIST is on disk (verified), from any source
     summary D   the layer table of the Net in step folder D
     skeletons   regenerate steps/ from solutions/
+    docs        regenerate the lessons' tables and images from records
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("folder", type=Path)
     s.add_argument("--markdown", action="store_true")
     sub.add_parser("skeletons", help="regenerate steps/ from solutions/")
+    sub.add_parser("docs", help="regenerate docs/generated and docs/assets")
     args = p.parse_args(argv)
 
     if args.cmd == "data":
@@ -47,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in write(ROOT / "solutions", ROOT / "steps"):
             print(path.relative_to(ROOT))
+    elif args.cmd == "docs":
+        from tinycnn.docs import write as write_docs
+
+        for rel in write_docs():
+            print(f"docs/{rel}")
     return 0
 
 

@@ -6,7 +6,9 @@ into a one-paragraph pytest failure (no traceback) and a results.json row.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -18,7 +20,10 @@ from tinycnn.step import Step, train_step
 from tinycnn.summary import trace
 
 HINTS = {
-    "builds": "Net() and Net()(X) must run; read the traceback line above.",
+    "builds": "Net() must build and run on a (B, 1, 28, 28) batch; the "
+              "message above names the line that failed.",
+    "todo": "Replace the `raise NotImplementedError` at that TODO in your "
+            "step folder; the lesson section it names explains what to write.",
     "params": "Count with sum(p.numel() for p in net.parameters()); the "
               "lesson's table shows where they go. Fewer channels, or 1x1 "
               "transitions, cut them fastest.",
@@ -69,10 +74,20 @@ def _call(check: str, what: str, fn, *args):  # noqa: ANN001, ANN202
     try:
         return fn(*args)
     except NotImplementedError as e:
-        raise Fail(f"not implemented yet: {e}", HINTS[check]) from None
+        raise Fail(f"not implemented yet: {e}", HINTS["todo"]) from None
     except Exception as e:  # noqa: BLE001 - any learner error is a failure
-        raise Fail(f"{what} raised {type(e).__name__}: {e}",
+        raise Fail(f"{what} raised {type(e).__name__}: {e}{_where(e)}",
                    HINTS["builds"]) from None
+
+
+def _where(e: BaseException) -> str:
+    """' (model.py, line 42)': the learner's last line in the traceback."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__)
+              if Path(f.filename).name in ("model.py", "train.py")]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" ({Path(f.filename).name}, line {f.lineno}: {f.line})"
 
 
 def build(step: Step, check: str = "builds") -> nn.Module:
@@ -226,7 +241,7 @@ def check_accuracy(step: Step, spec: Spec, device: torch.device,
         except Diverged as e:
             raise Fail(str(e), HINTS["accuracy"]) from None
         except NotImplementedError as e:
-            raise Fail(f"not implemented yet: {e}", HINTS["builds"]) from None
+            raise Fail(f"not implemented yet: {e}", HINTS["todo"]) from None
         found = records.load(step.run_dir)
     expect(found is not None, "accuracy", "training wrote no run record")
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -42,7 +43,7 @@ def load(out: Path) -> tuple[dict, dict] | None:
         state = torch.load(out / WEIGHTS, map_location="cpu",
                            weights_only=True)
     except (OSError, ValueError, RuntimeError, EOFError,
-            __import__("pickle").UnpicklingError):
+            pickle.UnpicklingError):
         return None
     return record, state
 

@@ -35,10 +35,15 @@ class Step:
 
     @property
     def run_dir(self) -> Path:  # runs/steps/i3, runs/solutions/i3, ...
-        return ROOT / "runs" / self.path.parent.name / self.path.name
+        return runs_root() / self.path.parent.name / self.path.name
 
     def code_hash(self) -> str:
         return code_hash(self.path)
+
+
+def runs_root() -> Path:
+    """Where run records go: $TINYCNN_RUNS, else runs/ in the repo."""
+    return Path(os.environ.get("TINYCNN_RUNS", ROOT / "runs"))
 
 
 def code_hash(folder: Path) -> str:

@@ -1,0 +1,134 @@
+"""The lessons: generated parts fresh, `mkdocs build --strict` clean, and
+every page rendered by a real headless browser."""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from tinycnn import docs
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "runs" / "test-artifacts"
+
+
+def test_generated_docs_are_fresh():
+    for rel, content in docs.build().items():
+        path = ROOT / "docs" / rel
+        assert path.exists(), f"{path} missing: run `python -m tinycnn docs`"
+        if isinstance(content, str):
+            assert path.read_text() == content, (
+                f"{path} is stale: run `python -m tinycnn docs`")
+        else:
+            assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_changed_lines_and_spans():
+    assert docs.spans([1, 2, 3, 7, 9, 10]) == "1-3 7 9-10"
+    assert docs.spans([]) == ""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
+                          "-d", str(out)], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return out
+
+
+PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "results/"]
+
+
+def test_lessons_have_math(site):
+    for page in ("i0/", "i2/", "i3/"):
+        assert "arithmatex" in (site / page / "index.html").read_text()
+
+
+def test_build_has_every_page_and_no_raw_snippets(site):
+    for page in PAGES:
+        html = (site / page / "index.html").read_text()
+        assert "--8<--" not in html, f"unresolved snippet in {page}"
+    i3 = (site / "i3/index.html").read_text()
+    assert "conv5" in i3 and "17,154" in i3
+
+
+def test_internal_links_and_images_exist(site):
+    for page in PAGES:
+        html = (site / page / "index.html").read_text()
+        base = (site / page).resolve()
+        for ref in re.findall(r'(?:href|src)="([^"#?]+)', html):
+            if re.match(r"^[a-z]+:|^//", ref):
+                continue
+            target = (base / ref).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            assert target.exists(), f"{page}: broken link {ref}"
+
+
+REQUESTED: list[str] = []  # paths the browser fetched
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        REQUESTED.append(self.path)
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(Handler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def chromium(tmp_path, *args):
+    if not BROWSER:
+        if os.environ.get("TINYCNN_REQUIRE_BROWSER"):
+            pytest.fail("chromium not found, and TINYCNN_REQUIRE_BROWSER is set")
+        pytest.skip("no chromium here (apt-get install chromium)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}",
+             "--virtual-time-budget=8000"]
+    res = subprocess.run([BROWSER, *flags, *args], capture_output=True,
+                         text=True, timeout=120)
+    return res
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_browser(page, server, tmp_path):
+    REQUESTED.clear()
+    res = chromium(tmp_path, "--dump-dom", server + page)
+    dom = res.stdout
+    assert "<h1" in dom, res.stderr[-2000:]
+    assert "md-content" in dom
+    if page in ("i0/", "i1/", "i2/", "i3/"):
+        assert "<table" in dom
+    if 'class="arithmatex"' in dom:
+        # MathJax ran: formulas became mjx-container elements
+        assert "mjx-container" in dom, f"formulas not typeset on {page}"
+        # ...and drew glyphs: the math fonts were fetched from this site
+        fonts = [p for p in REQUESTED if p.endswith(".woff")]
+        assert any("Zero" not in p for p in fonts), (
+            f"math on {page} typeset but no glyph font loaded: {fonts}")
+
+
+def test_screenshot_of_a_lesson(server, tmp_path):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "i3.png"
+    shot.unlink(missing_ok=True)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400",
+             server + "i3/")
+    assert shot.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,309 @@
+"""Generate every table and image the lessons show, from committed records.
+
+    python -m tinycnn docs     # rewrites docs/generated/ and docs/assets/
+
+Inputs are files in the repo: the solutions, the reference run records in
+benchmarks/results/reference-cpu/, and the benchmark results. A test fails
+when the committed output differs from what this makes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from tinycnn import grading
+from tinycnn.mistakes import MISTAKES, apply
+from tinycnn.step import ROOT, load_step
+from tinycnn.summary import markdown, summarize
+
+STEPS = ["i0", "i1", "i2", "i3"]
+RESULTS = ROOT / "benchmarks" / "results"
+REF = RESULTS / "reference-cpu"
+CHECKS = {  # the hints each step's grader can give, in grader order
+    "i0": ["builds", "params", "output", "shapes", "epochs", "accuracy"],
+    "i1": ["builds", "params", "batchnorm", "dropout", "output", "shapes",
+           "epochs", "accuracy"],
+    "i2": ["builds", "params", "batchnorm", "dropout", "transitions",
+           "output", "shapes", "epochs", "accuracy"],
+    "i3": ["builds", "params", "batchnorm", "dropout", "transitions", "gap",
+           "output", "shapes", "epochs", "accuracy"],
+}
+WHY = {  # the change log's last column: what changed and why it helped
+    "i0": "baseline: plain convs, one epoch of SGD",
+    "i1": "BatchNorm lets a high OneCycle lr train stably; Dropout2d and "
+          "rotations regularise",
+    "i2": "1×1 transitions shrink channels before the linear head: back "
+          "under 20K",
+    "i3": "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
+          "the receptive field to 24",
+}
+
+
+def changed_lines(prev: Path | None, cur: Path) -> list[int]:
+    """1-based lines of `cur` that are new or changed since `prev`."""
+    new = cur.read_text().splitlines()
+    if prev is None or not prev.exists():
+        return []
+    old = prev.read_text().splitlines()
+    out = []
+    sm = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _i1, _i2, j1, j2 in sm.get_opcodes():
+        if tag in ("replace", "insert"):
+            out += range(j1 + 1, j2 + 1)
+    return out
+
+
+def spans(lines: list[int]) -> str:
+    """[1, 2, 3, 7] -> "1-3 7"."""
+    out, start = [], None
+    for i, n in enumerate(lines):
+        if start is None:
+            start = n
+        if i + 1 == len(lines) or lines[i + 1] != n + 1:
+            out.append(f"{start}-{n}" if n > start else f"{n}")
+            start = None
+    return " ".join(out)
+
+
+def code_block(step: str, name: str) -> str:
+    """A fence that embeds the real file, changed lines highlighted."""
+    cur = ROOT / "solutions" / step / name
+    i = STEPS.index(step)
+    prev = ROOT / "solutions" / STEPS[i - 1] / name if i else None
+    hl = spans(changed_lines(prev, cur))
+    attrs = f'title="solutions/{step}/{name}" linenums="1"'
+    if hl:
+        attrs += f' hl_lines="{hl}"'
+    return (f"``` python {attrs}\n"
+            f'--8<-- "solutions/{step}/{name}"\n```\n')
+
+
+def record(step: str) -> dict:
+    return json.loads((REF / f"{step}.json").read_text())
+
+
+def record_md(step: str) -> str:
+    r = record(step)
+    last = r["epochs"][-1]
+    rec = r["recipe"]
+    return (
+        "| parameters | epochs | batch | lr (schedule) | final train acc. "
+        "| final test acc. | device |\n"
+        "|---:|---:|---:|---|---:|---:|---|\n"
+        f"| {r['params']:,} | {len(r['epochs'])} | {rec['batch_size']} | "
+        f"{rec['lr']} ({rec['schedule']}) | {last['train_acc']:.2f} % | "
+        f"**{last['test_acc']:.2f} %** | {r['device']} |\n"
+        "\nThe reference run (seed 1), from its committed run record.\n")
+
+
+def hints_md(step: str) -> str:
+    blocks = []
+    for key in CHECKS[step]:
+        text = grading.HINTS[key]
+        blocks.append(f'??? tip "Hint: {key}"\n    {text}\n')
+    return "\n".join(blocks)
+
+
+def grader_says(edits: list[tuple[str, str]], key: str) -> str:
+    """Run the real check on a broken i3; return its message."""
+    spec = grading.Spec("i3", 20_000, 20, 99.4)
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "i3"
+        folder.mkdir()
+        shutil.copy(ROOT / "solutions/i3/train.py", folder / "train.py")
+        (folder / "model.py").write_text(apply(edits))
+        step = load_step(folder)
+        run = {"params": lambda: grading.check_params(step, spec),
+               "output": lambda: grading.check_output(step, 3)}.get(
+            key, lambda: getattr(grading, f"check_{key}")(step))
+        try:
+            run()
+        except grading.Fail as e:
+            return e.message
+    return "(passes)"
+
+
+def mistakes_md() -> str:
+    rows = ["| mistake | the grader says |", "|---|---|"]
+    for title, (edits, key) in MISTAKES.items():
+        if key is None:
+            continue
+        said = grader_says(edits, key).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| {title} | {said} |")
+    return "\n".join(rows) + "\n"
+
+
+def changelog_md() -> str:
+    rows = ["| step | params | architecture | epochs | lr / schedule | "
+            "train acc. | test acc. | what changed and why |",
+            "|---|---:|---|---:|---|---:|---:|---|"]
+    for step in STEPS:
+        r = record(step)
+        kinds = " → ".join(row.name for row in summarize(
+            load_step(ROOT / "solutions" / step).model.Net()))
+        rec, last = r["recipe"], r["epochs"][-1]
+        rows.append(
+            f"| {step} | {r['params']:,} | {kinds} | {len(r['epochs'])} | "
+            f"{rec['lr']} / {rec['schedule']} | {last['train_acc']:.2f} % | "
+            f"{last['test_acc']:.2f} % | {WHY[step]} |")
+    return "\n".join(rows) + "\n"
+
+
+def copy_md(name: str) -> str:
+    """A committed benchmark table, as it is."""
+    return (RESULTS / name).read_text()
+
+
+def speed_md() -> str:
+    rows = ["| device | seed pipeline s/epoch | tinycnn engine s/epoch | "
+            "speed-up |", "|---|---:|---:|---:|"]
+    for f in sorted(RESULTS.glob("train_speed-*.json")):
+        d = json.loads(f.read_text())
+        rows.append(f"| {d['device']} ({d['threads']} threads) | "
+                    f"{d['seed_s_per_epoch']} | {d['engine_s_per_epoch']} | "
+                    f"**{d['speedup']}×** |")
+    return "\n".join(rows) + "\n"
+
+
+def ablation_md() -> str:
+    runs = {r["folder"]: r for r in json.loads(
+        (RESULTS / "ablations-cpu.json").read_text())["runs"]}
+    ref = record("i1")
+    rows = ["| i1 variant | params | final test acc. | best epoch acc. |",
+            "|---|---:|---:|---:|",
+            f"| reference (BN + Dropout2d 0.05) | {ref['params']:,} | "
+            f"{ref['final_test_acc']:.2f} % | "
+            f"{max(e['test_acc'] for e in ref['epochs']):.2f} % |"]
+    for name, label in [("i1-nobn", "without BatchNorm"),
+                        ("i1-nodrop", "without Dropout")]:
+        r = runs[f"benchmarks/variants/{name}"]
+        rows.append(f"| {label} | {r['params']:,} | "
+                    f"{r['final_test_acc']:.2f} % | "
+                    f"{r['best_test_acc']:.2f} % |")
+    return "\n".join(rows) + "\n"
+
+
+def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
+    """Confusion matrix and misclassified digits of the reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tinycnn.data import load_mnist
+    from tinycnn.engine import prepare
+
+    net = load_step(ROOT / "solutions" / step).model.Net()
+    net.load_state_dict(torch.load(REF / f"{step}.pt", weights_only=True))
+    net.eval()
+    _, _, X, y = load_mnist()
+    with torch.no_grad():
+        pred = torch.cat([net(prepare(X[i:i + 1000])).argmax(1)
+                          for i in range(0, len(X), 1000)])
+    cm = torch.zeros(10, 10, dtype=torch.long)
+    cm.index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    wrong = (pred != y).nonzero().flatten()
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow((cm.float() + 1).log().numpy(), cmap="Blues")
+    for i in range(10):
+        for j in range(10):
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if i == j else "black")
+    ax.set(xlabel="predicted", ylabel="true", xticks=range(10),
+           yticks=range(10), title=f"{step}: {len(wrong)} of {len(y)} wrong")
+    cm_png = _png(fig)
+
+    n = min(len(wrong), 40)
+    fig, axes = plt.subplots(4, 10, figsize=(10, 4.6))
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            i = int(wrong[k])
+            ax.imshow(X[i, 0].numpy(), cmap="gray_r")
+            ax.set_title(f"{int(y[i])}→{int(pred[i])}", fontsize=9)
+    fig.suptitle("first misclassified test digits (true → predicted)")
+    grid_png = _png(fig)
+
+    pairs = sorted(((int(cm[i, j]), i, j) for i in range(10)
+                    for j in range(10) if i != j), reverse=True)[:5]
+    md = (f"{len(wrong)} of {len(y):,} test digits are wrong "
+          f"({100 * len(wrong) / len(y):.2f} %). The most frequent "
+          "confusions (true → predicted): "
+          + ", ".join(f"{i}→{j} ({c})" for c, i, j in pairs) + ".\n")
+    return md, cm_png, grid_png
+
+
+def results_example(impl: str, step: str = "i3") -> str:
+    """The results.json the real grader writes for `impl` (fast checks)."""
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "results.json"
+        subprocess.run([sys.executable, "-m", "pytest", f"checks/{step}",
+                        f"--impl={impl}", f"--results={out}", "-m",
+                        "not slow", "-q", "-p", "no:cacheprovider"],
+                       cwd=ROOT, capture_output=True, env={
+                           **os.environ, "TINYCNN_RUNS": d})
+        text = out.read_text()
+    return f"```json\n{text}\n```\n"
+
+
+def _png(fig) -> bytes:  # noqa: ANN001
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def build() -> dict[str, bytes | str]:
+    """{path relative to docs/: content} for every generated file."""
+    out: dict[str, bytes | str] = {}
+    for step in STEPS:
+        folder = ROOT / "solutions" / step
+        out[f"generated/{step}-layers.md"] = markdown(
+            summarize(load_step(folder).model.Net())) + "\n"
+        out[f"generated/{step}-model.md"] = code_block(step, "model.py")
+        out[f"generated/{step}-train.md"] = code_block(step, "train.py")
+        out[f"generated/{step}-record.md"] = record_md(step)
+        out[f"generated/{step}-hints.md"] = hints_md(step)
+        out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
+    out["generated/changelog.md"] = changelog_md()
+    out["generated/mistakes.md"] = mistakes_md()
+    out["generated/speed.md"] = speed_md()
+    out["generated/ablation-i1.md"] = ablation_md()
+    out["generated/sweep1.md"] = copy_md("sweep1-h200.md")
+    out["generated/sweep2.md"] = copy_md("sweep2-h200.md")
+    out["generated/seeds-cpu.md"] = copy_md("seeds-cpu.md")
+    out["generated/i0-recipes-cpu.md"] = copy_md("i0-recipes-cpu.md")
+    out["generated/results-fail.md"] = results_example("steps")
+    out["generated/results-pass.md"] = results_example("solutions")
+    md, cm_png, grid_png = confusion("i3")
+    out["generated/i3-confusion.md"] = md
+    out["assets/i3-confusion.png"] = cm_png
+    out["assets/i3-misclassified.png"] = grid_png
+    return out
+
+
+def write(docs: Path = ROOT / "docs") -> list[str]:
+    files = build()
+    for rel, content in files.items():
+        path = docs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            path.write_bytes(content)
+    return sorted(files)
