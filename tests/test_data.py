@@ -43,15 +43,26 @@ def test_idx_fuzz_never_crashes_otherwise(blob):
 
 
 class Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
     def __reduce__(self):
         import os
-        return (os.system, ("touch /tmp/tinycnn-pwned",))
+        return (os.system, (f"touch {self.marker}",))
 
 
 def test_unpickler_refuses_code(tmp_path):
-    payload = pickle.dumps(Evil(), protocol=2)
+    """A real malicious mnist.pkl.gz, through the real wheel code path."""
+    marker = tmp_path / "pwned"
+    evil = gzip.compress(pickle.dumps(((Evil(marker), 1), None, None),
+                                      protocol=2))
+    (tmp_path / "mnist.pkl.gz").write_bytes(evil)  # the throwaway file
     with pytest.raises(pickle.UnpicklingError, match="refusing global"):
-        data.load_pickle_safely(payload)
+        data.idx_from_pickle((tmp_path / "mnist.pkl.gz").read_bytes())
+    assert not marker.exists()
+    # the same bytes through plain pickle would have run the command
+    pickle.loads(gzip.decompress(evil))
+    assert marker.exists()
 
 
 def fake_pickle() -> tuple[bytes, dict[str, bytes]]:

@@ -132,13 +132,14 @@ def grader_says(edits: list[tuple[str, str]], key: str) -> str:
     return "(passes)"
 
 
-def mistakes_md() -> str:
-    rows = ["| mistake | the grader says |", "|---|---|"]
+def mistakes_md(step: str = "i3") -> str:
+    """Mistakes made to the i3 reference that this step's checks catch."""
+    rows = ["| mistake | check | the grader says |", "|---|---|---|"]
     for title, (edits, key) in MISTAKES.items():
-        if key is None:
+        if key is None or key not in CHECKS[step]:
             continue
         said = grader_says(edits, key).replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| {title} | {said} |")
+        rows.append(f"| {title} | {key} | {said} |")
     return "\n".join(rows) + "\n"
 
 
@@ -281,7 +282,8 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-hints.md"] = hints_md(step)
         out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
     out["generated/changelog.md"] = changelog_md()
-    out["generated/mistakes.md"] = mistakes_md()
+    for step in STEPS:
+        out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
     out["generated/speed.md"] = speed_md()
     out["generated/ablation-i1.md"] = ablation_md()
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")

@@ -8,7 +8,7 @@ def recipe() -> Recipe:
     return Recipe(
         num_epochs=1,
         batch_size=32,
-        lr=0.01,
+        lr=0.015,
         momentum=0.9,
         schedule="step",
         step_size=1,
