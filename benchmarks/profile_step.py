@@ -1,6 +1,6 @@
 """Where a training step's time goes: torch.profiler over the engine's step.
 
-    python benchmarks/profile_step.py [--dropout element|channel] [--fp32]
+    python -m benchmarks.profile_step [--dropout element|channel] [--fp32]
 
 Prints the operators that take the most CPU time over 30 steps of the seed
 README's net at batch 128 (after 5 warm-up steps).
