@@ -1,6 +1,6 @@
 """Where a training step's time goes: torch.profiler over the engine's step.
 
-    python -m benchmarks.profile_step [--dropout element|channel] [--fp32]
+    python -m benchmarks.profile_step [--dropout element|channel]
 
 Prints the operators that take the most CPU time over 30 steps of the seed
 README's net at batch 128 (after 5 warm-up steps).
@@ -11,20 +11,18 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.train_speed import seed_net
 from tinycnn.data import load_mnist
-from tinycnn.engine import Recipe, autocast, prepare
+from tinycnn.engine import Recipe, prepare, train_batch
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dropout", choices=["element", "channel"],
                    default="channel")
-    p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
     p.add_argument("--rows", type=int, default=12)
     args = p.parse_args()
     device = torch.device("cpu")
@@ -34,24 +32,16 @@ def main() -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     recipe = Recipe(rotation=7)
 
-    def step(i: int) -> None:
+    def step() -> None:  # the engine's own step
         idx = torch.randint(0, len(X_train), (128,))
-        X, y = prepare(X_train[idx], recipe), y_train[idx]
-        if args.fp32:
-            logits = model(X)
-        else:
-            with autocast(device):
-                logits = model(X)
-        loss = F.cross_entropy(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_batch(model, opt, prepare(X_train[idx], recipe), y_train[idx],
+                    device)
 
-    for i in range(5):
-        step(i)
+    for _ in range(5):
+        step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for i in range(30):
-            step(i)
+        for _ in range(30):
+            step()
     print(prof.key_averages().table(sort_by="self_cpu_time_total",
                                     row_limit=args.rows))
 

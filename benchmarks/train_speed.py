@@ -27,7 +27,7 @@ from torch import nn
 
 from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
 from tinycnn.device import describe, pick_device
-from tinycnn.engine import Recipe, autocast, prepare
+from tinycnn.engine import Recipe, prepare, train_batch
 
 STEPS_PER_EPOCH = math.ceil(60_000 / 128)
 
@@ -86,13 +86,8 @@ def time_engine(batches: int, device: torch.device) -> float:
             _sync(device)
             t0 = time.perf_counter()
         idx = perm[i * 128:(i + 1) * 128]
-        X, y = prepare(X_train[idx], recipe), y_train[idx]
-        with autocast(device):
-            logits = model(X)
-        loss = F.cross_entropy(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_batch(model, opt, prepare(X_train[idx], recipe), y_train[idx],
+                    device)
     _sync(device)
     return (time.perf_counter() - t0) / batches * STEPS_PER_EPOCH
 

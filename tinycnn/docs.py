@@ -280,10 +280,9 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-train.md"] = code_block(step, "train.py")
         out[f"generated/{step}-record.md"] = record_md(step)
         out[f"generated/{step}-hints.md"] = hints_md(step)
+        out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
         out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
     out["generated/changelog.md"] = changelog_md()
-    for step in STEPS:
-        out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
     out["generated/speed.md"] = speed_md()
     out["generated/ablation-i1.md"] = ablation_md()
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")

@@ -104,6 +104,18 @@ def autocast(device: torch.device):
     return nullcontext()
 
 
+def train_batch(model: nn.Module, opt: torch.optim.Optimizer,
+                X: torch.Tensor, y: torch.Tensor, device: torch.device):  # noqa: ANN201
+    """One optimizer step on a prepared batch; returns (loss, logits)."""
+    with autocast(device):
+        logits = model(X)                   # (B, 10)
+    loss = F.cross_entropy(logits.float(), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss, logits
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
              batch_size: int = 1000) -> tuple[float, float]:
@@ -144,12 +156,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
             idx = perm[i * B:(i + 1) * B]
             X = prepare(X_train[idx], recipe)     # (B, 1, 28, 28)
             y = y_train[idx]
-            with autocast(device):
-                logits = model(X)                   # (B, 10)
-            loss = F.cross_entropy(logits.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss, logits = train_batch(model, opt, X, y, device)
             if per_batch:
                 sched.step()
             loss_sum += loss.detach() * len(y)

@@ -69,7 +69,7 @@ def expect(ok: bool, check: str, message: str) -> None:
         raise Fail(message, HINTS[check])
 
 
-def _call(check: str, what: str, fn, *args):  # noqa: ANN001, ANN202
+def _call(what: str, fn, *args):  # noqa: ANN001, ANN202
     """Run learner code; turn its exceptions into a clear failure."""
     try:
         return fn(*args)
@@ -90,13 +90,13 @@ def _where(e: BaseException) -> str:
     return f" ({Path(f.filename).name}, line {f.lineno}: {f.line})"
 
 
-def build(step: Step, check: str = "builds") -> nn.Module:
+def build(step: Step) -> nn.Module:
     torch.manual_seed(0)
-    return _call(check, "Net()", step.model.Net)
+    return _call("Net()", step.model.Net)
 
 
-def forward(net: nn.Module, X: torch.Tensor, check: str = "builds"):  # noqa: ANN201
-    return _call(check, "forward", net, X)
+def forward(net: nn.Module, X: torch.Tensor):  # noqa: ANN201
+    return _call("forward", net, X)
 
 
 def _X(batch: int = 4) -> torch.Tensor:
@@ -113,46 +113,46 @@ def check_builds(step: Step) -> None:
 
 
 def check_params(step: Step, spec: Spec) -> None:
-    n = sum(p.numel() for p in build(step, "params").parameters())
+    n = sum(p.numel() for p in build(step).parameters())
     expect(n < spec.max_params, "params",
            f"{n:,} parameters; {spec.step} allows fewer than "
            f"{spec.max_params:,}")
 
 
 def check_batchnorm(step: Step) -> None:
-    net = build(step, "batchnorm")
+    net = build(step)
     bns = {n for n, m in net.named_modules()
            if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     expect(bool(bns), "batchnorm", "no BatchNorm layer in the model")
-    used = {name for name, *_ in _trace(net, "batchnorm")}
+    used = {name for name, *_ in _trace(net)}
     unused = sorted(bns - used)
     expect(not unused, "batchnorm",
            f"BatchNorm defined but never called in forward: {unused}")
 
 
-def _trace(net: nn.Module, check: str) -> list[tuple]:
-    return _call(check, "forward", trace, net)
+def _trace(net: nn.Module) -> list[tuple]:
+    return _call("forward", trace, net)
 
 
 def check_dropout(step: Step) -> None:
-    net = build(step, "dropout")
+    net = build(step)
     X = _X(8)
     net.train()
     torch.manual_seed(1)
-    a = forward(net, X, "dropout")
+    a = forward(net, X)
     torch.manual_seed(2)
-    b = forward(net, X, "dropout")
+    b = forward(net, X)
     expect(not torch.allclose(a, b), "dropout",
            "train() mode is deterministic: no dropout is active in forward")
     net.eval()
-    c, d = forward(net, X, "dropout"), forward(net, X, "dropout")
+    c, d = forward(net, X), forward(net, X)
     expect(torch.equal(c, d), "dropout",
            "eval() mode is random: dropout must switch off in eval mode "
            "(F.dropout needs training=self.training)")
 
 
 def check_transitions(step: Step) -> None:
-    calls = _trace(build(step, "transitions"), "transitions")
+    calls = _trace(build(step))
     after_pool, pools = [], 0
     for i, (_, mod, *_rest) in enumerate(calls):
         if isinstance(mod, nn.MaxPool2d):
@@ -167,10 +167,10 @@ def check_transitions(step: Step) -> None:
 
 
 def check_gap(step: Step) -> None:
-    net = build(step, "gap")
-    calls = _trace(net, "gap")
+    net = build(step)
+    calls = _trace(net)
     net.eval()
-    logits = forward(net, _X(2), "gap")
+    logits = forward(net, _X(2))
 
     def spatial(t) -> bool:  # noqa: ANN001
         return torch.is_tensor(t) and t.dim() == 4 and t.shape[2] * t.shape[3] > 1
@@ -193,19 +193,19 @@ def check_gap(step: Step) -> None:
 
 
 def check_output(step: Step, batch: int) -> None:
-    net = build(step, "output")
+    net = build(step)
     net.eval()
-    out = forward(net, _X(batch), "output")
+    out = forward(net, _X(batch))
     expect(tuple(out.shape) == (batch, 10), "output",
            f"batch of {batch} gave output shape {tuple(out.shape)}, "
            f"expected ({batch}, 10)")
 
 
 def check_shapes(step: Step) -> None:
-    declared = _call("shapes", "layer_shapes()", step.model.layer_shapes)
-    net = build(step, "shapes")
+    declared = _call("layer_shapes()", step.model.layer_shapes)
+    net = build(step)
     real = {}
-    for name, _m, _X, out in _trace(net, "shapes"):
+    for name, _m, _X, out in _trace(net):
         real[name.split(".")[0]] = tuple(out.shape[1:])
     expect(isinstance(declared, dict) and declared, "shapes",
            "layer_shapes() must return a non-empty dict")
@@ -221,7 +221,7 @@ def check_shapes(step: Step) -> None:
 
 
 def check_epochs(step: Step, spec: Spec) -> None:
-    recipe = _call("epochs", "recipe()", step.train.recipe)
+    recipe = _call("recipe()", step.train.recipe)
     expect(1 <= recipe.num_epochs <= spec.max_epochs, "epochs",
            f"recipe trains {recipe.num_epochs} epochs; {spec.step} allows "
            f"1 to {spec.max_epochs}")
@@ -231,7 +231,7 @@ def check_accuracy(step: Step, spec: Spec, device: torch.device,
                    retrain: bool = False) -> float:
     """Train (or reuse a run of this exact code), then evaluate it here."""
     check_epochs(step, spec)
-    net = build(step, "accuracy")
+    net = build(step)
     found = records.load(step.run_dir)
     fresh = (found is not None and not retrain
              and found[0].get("code_hash") == step.code_hash())
