@@ -46,11 +46,12 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
-PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "results/"]
+PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "i4/", "results/",
+         "instructors/"]
 
 
 def test_lessons_have_math(site):
-    for page in ("i0/", "i2/", "i3/"):
+    for page in ("i0/", "i2/", "i3/", "i4/"):
         assert "arithmatex" in (site / page / "index.html").read_text()
 
 
@@ -60,6 +61,8 @@ def test_build_has_every_page_and_no_raw_snippets(site):
         assert "--8<--" not in html, f"unresolved snippet in {page}"
     i3 = (site / "i3/index.html").read_text()
     assert "conv5" in i3 and "17,154" in i3
+    i4 = (site / "i4/index.html").read_text()
+    assert "conv6" in i4 and "7,848" in i4
 
 
 def test_internal_links_and_images_exist(site):
@@ -114,7 +117,7 @@ def test_page_renders_in_browser(page, server, tmp_path):
     dom = res.stdout
     assert "<h1" in dom, res.stderr[-2000:]
     assert "md-content" in dom
-    if page in ("i0/", "i1/", "i2/", "i3/"):
+    if page.startswith("i") and page[1].isdigit():
         assert "<table" in dom
     if 'class="arithmatex"' in dom:
         # MathJax ran: formulas became mjx-container elements

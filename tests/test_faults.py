@@ -10,7 +10,7 @@ import torch
 from tinycnn import data, grading, records
 from tinycnn.step import load_step, train_step
 
-SPEC = grading.Spec("i3", 20_000, 20, 99.4)
+SPEC = grading.SPECS["i3"]
 
 
 @pytest.fixture

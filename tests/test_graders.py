@@ -6,9 +6,10 @@ import shutil
 import pytest
 from conftest import ROOT, grade
 
+from tinycnn.grading import SPECS
 from tinycnn.mistakes import MISTAKES, apply
 
-STEPS = ["i0", "i1", "i2", "i3"]
+STEPS = list(SPECS)
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -17,6 +18,8 @@ def test_solutions_pass_structure(step, tmp_path):
                               "-m", "not slow")
     assert not failed, out
     assert data["score"] == len(data["tests"]) > 3
+    # one test per check in the spec (accuracy is the slow one)
+    assert len(data["tests"]) == len(SPECS[step].checks) - 1
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -64,6 +67,25 @@ def test_recipe_over_epoch_cap_fails(tmp_path):
                                                  "num_epochs=21"))
     _, failed, out = grade(impl, "i3", tmp_path / "r.json", "-m", "not slow")
     assert failed == {"recipe stays within 20 epochs"}, out
+
+
+def test_i3_net_is_over_the_i4_budget(tmp_path):
+    """i4's own budget: the i3 reference, handed in as i4, fails only it."""
+    impl = tmp_path / "impl"
+    shutil.copytree(ROOT / "solutions/i3", impl / "i4")
+    _, failed, out = grade(impl, "i4", tmp_path / "r.json", "-m", "not slow")
+    assert failed == {"at most 8,000 parameters"}, out
+    assert "17,154 parameters; i4 allows at most 8,000" in out
+
+
+def test_i4_recipe_over_15_epochs_fails(tmp_path):
+    impl = tmp_path / "impl"
+    shutil.copytree(ROOT / "solutions/i4", impl / "i4")
+    train = impl / "i4/train.py"
+    train.write_text(train.read_text().replace("num_epochs=15",
+                                               "num_epochs=16"))
+    _, failed, out = grade(impl, "i4", tmp_path / "r.json", "-m", "not slow")
+    assert failed == {"recipe stays within 15 epochs"}, out
 
 
 @pytest.mark.slow

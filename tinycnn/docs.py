@@ -25,18 +25,9 @@ from tinycnn.mistakes import MISTAKES, apply
 from tinycnn.step import ROOT, load_step
 from tinycnn.summary import markdown, summarize
 
-STEPS = ["i0", "i1", "i2", "i3"]
+STEPS = list(grading.SPECS)
 RESULTS = ROOT / "benchmarks" / "results"
 REF = RESULTS / "reference-cpu"
-CHECKS = {  # the hints each step's grader can give, in grader order
-    "i0": ["builds", "params", "output", "shapes", "epochs", "accuracy"],
-    "i1": ["builds", "params", "batchnorm", "dropout", "output", "shapes",
-           "epochs", "accuracy"],
-    "i2": ["builds", "params", "batchnorm", "dropout", "transitions",
-           "output", "shapes", "epochs", "accuracy"],
-    "i3": ["builds", "params", "batchnorm", "dropout", "transitions", "gap",
-           "output", "shapes", "epochs", "accuracy"],
-}
 WHY = {  # the change log's last column: what changed and why it helped
     "i0": "baseline: plain convs, one epoch of SGD",
     "i1": "BatchNorm lets a high OneCycle lr train stably; Dropout2d and "
@@ -45,7 +36,19 @@ WHY = {  # the change log's last column: what changed and why it helped
           "under 20K",
     "i3": "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
           "the receptive field to 24",
+    "i4": "six unpadded 3×3 convs of ≤ 16 channels and one pool instead "
+          "of five up to 28 wide: under 8K; dropout down to 1 %",
 }
+# i4's ablations, each one change to the reference, all in i4-search-cpu.json
+I4_ABLATIONS = [
+    ("i4d", "Dropout2d 0.05, as in i1-i3"),
+    ("i4f", "Dropout2d 0.02"),
+    ("i4-nodrop", "no Dropout"),
+    ("i4-norot", "no rotations"),
+    ("i4-nobn", "no BatchNorm, conv biases back"),
+    ("i4-pad", "padded convs: same parameters, maps stay 28 and 14"),
+    ("i4-i3layout", "the i3 layout (padded, two pools) thinned to 8K"),
+]
 
 
 def changed_lines(prev: Path | None, cur: Path) -> list[int]:
@@ -107,7 +110,7 @@ def record_md(step: str) -> str:
 
 def hints_md(step: str) -> str:
     blocks = []
-    for key in CHECKS[step]:
+    for key in grading.SPECS[step].checks:
         text = grading.HINTS[key]
         blocks.append(f'??? tip "Hint: {key}"\n    {text}\n')
     return "\n".join(blocks)
@@ -115,7 +118,7 @@ def hints_md(step: str) -> str:
 
 def grader_says(edits: list[tuple[str, str]], key: str) -> str:
     """Run the real check on a broken i3; return its message."""
-    spec = grading.Spec("i3", 20_000, 20, 99.4)
+    spec = grading.SPECS["i3"]
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "i3"
         folder.mkdir()
@@ -136,7 +139,7 @@ def mistakes_md(step: str = "i3") -> str:
     """Mistakes made to the i3 reference that this step's checks catch."""
     rows = ["| mistake | check | the grader says |", "|---|---|---|"]
     for title, (edits, key) in MISTAKES.items():
-        if key is None or key not in CHECKS[step]:
+        if key is None or key not in grading.SPECS[step].checks:
             continue
         said = grader_says(edits, key).replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {title} | {key} | {said} |")
@@ -190,6 +193,29 @@ def ablation_md() -> str:
         rows.append(f"| {label} | {r['params']:,} | "
                     f"{r['final_test_acc']:.2f} % | "
                     f"{r['best_test_acc']:.2f} % |")
+    return "\n".join(rows) + "\n"
+
+
+def ablation_i4_md() -> str:
+    """Each i4 ablation against the reference, on the same seeds."""
+    def runs(name: str, folder: str) -> dict[int, dict]:
+        rows = json.loads((RESULTS / name).read_text())["runs"]
+        return {r["seed"]: r for r in rows if r["folder"] == folder}
+
+    ref = runs("seeds-cpu.json", "solutions/i4")
+    rows = ["| variant | params | final test acc. per seed | mean | "
+            "reference, same seeds | difference |",
+            "|---|---:|---|---:|---:|---:|"]
+    for name, label in I4_ABLATIONS:
+        got = runs("i4-search-cpu.json", f"benchmarks/variants/{name}")
+        seeds = sorted(got)
+        accs = [got[s]["final_test_acc"] for s in seeds]
+        base = [ref[s]["final_test_acc"] for s in seeds]
+        mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
+        per = ", ".join(f"{a:.2f}" for a in accs)
+        rows.append(f"| {label} (`{name}`) | {got[seeds[0]]['params']:,} | "
+                    f"{per} | {mean:.2f} | {bmean:.2f} | "
+                    f"{mean - bmean:+.2f} |")
     return "\n".join(rows) + "\n"
 
 
@@ -285,6 +311,8 @@ def build() -> dict[str, bytes | str]:
     out["generated/changelog.md"] = changelog_md()
     out["generated/speed.md"] = speed_md()
     out["generated/ablation-i1.md"] = ablation_md()
+    out["generated/ablation-i4.md"] = ablation_i4_md()
+    out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")
     out["generated/sweep2.md"] = copy_md("sweep2-h200.md")
     out["generated/seeds-cpu.md"] = copy_md("seeds-cpu.md")

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tinycnn import grading as g
 
-SPEC = g.Spec(step="i0", max_params=20_000, max_epochs=1, pass_acc=98.0)
+SPEC = g.SPECS["i0"]
 
 
 def test_builds(step):

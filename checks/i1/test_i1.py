@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tinycnn import grading as g
 
-SPEC = g.Spec(step="i1", max_params=22_000, max_epochs=10, pass_acc=99.4)
+SPEC = g.SPECS["i1"]
 
 
 def test_builds(step):

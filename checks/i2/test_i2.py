@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tinycnn import grading as g
 
-SPEC = g.Spec(step="i2", max_params=20_000, max_epochs=12, pass_acc=99.4)
+SPEC = g.SPECS["i2"]
 
 
 def test_builds(step):

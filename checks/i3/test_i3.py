@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tinycnn import grading as g
 
-SPEC = g.Spec(step="i3", max_params=20_000, max_epochs=20, pass_acc=99.4)
+SPEC = g.SPECS["i3"]
 
 
 def test_builds(step):
