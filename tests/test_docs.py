@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT
 
 from tinycnn import docs
+from tinycnn.grading import SPECS
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "runs" / "test-artifacts"
@@ -135,3 +136,15 @@ def test_screenshot_of_a_lesson(server, tmp_path):
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400",
              server + "i3/")
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_every_todo_names_a_section_of_its_lesson():
+    """A skeleton's `(lesson: "X")` points at a real heading of its page."""
+    for step in SPECS:
+        page = (ROOT / "docs" / f"{step}.md").read_text()
+        headings = set(re.findall(r"^## (.+?)(?: \{.*\})?$", page, re.M))
+        for name in ("model.py", "train.py"):
+            text = (ROOT / "solutions" / step / name).read_text()
+            for section in re.findall(r'\(lesson: "([^"]+)"\)', text):
+                assert section in headings, f"{step}/{name}: {section!r}"
+
