@@ -147,4 +147,3 @@ def test_every_todo_names_a_section_of_its_lesson():
             text = (ROOT / "solutions" / step / name).read_text()
             for section in re.findall(r'\(lesson: "([^"]+)"\)', text):
                 assert section in headings, f"{step}/{name}: {section!r}"
-
