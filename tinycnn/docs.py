@@ -198,16 +198,19 @@ def ablation_md() -> str:
 
 def ablation_i4_md() -> str:
     """Each i4 ablation against the reference, on the same seeds."""
-    def runs(name: str, folder: str) -> dict[int, dict]:
-        rows = json.loads((RESULTS / name).read_text())["runs"]
-        return {r["seed"]: r for r in rows if r["folder"] == folder}
+    def by_seed(name: str) -> dict[str, dict[int, dict]]:  # folder -> seed
+        out: dict[str, dict[int, dict]] = {}
+        for r in json.loads((RESULTS / name).read_text())["runs"]:
+            out.setdefault(r["folder"], {})[r["seed"]] = r
+        return out
 
-    ref = runs("seeds-cpu.json", "solutions/i4")
+    ref = by_seed("seeds-cpu.json")["solutions/i4"]
+    search = by_seed("i4-search-cpu.json")
     rows = ["| variant | params | final test acc. per seed | mean | "
             "reference, same seeds | difference |",
             "|---|---:|---|---:|---:|---:|"]
     for name, label in I4_ABLATIONS:
-        got = runs("i4-search-cpu.json", f"benchmarks/variants/{name}")
+        got = search[f"benchmarks/variants/{name}"]
         seeds = sorted(got)
         accs = [got[s]["final_test_acc"] for s in seeds]
         base = [ref[s]["final_test_acc"] for s in seeds]

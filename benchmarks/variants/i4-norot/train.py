@@ -1,20 +1,10 @@
-"""Step i4 recipe: fifteen epochs, OneCycle, small rotations only."""
+"""Ablation: the i4 reference trained without rotations."""
 
-from tinycnn import Recipe, main
+from dataclasses import replace
+
+from tinycnn import Recipe
+from tinycnn.step import ROOT, load_step
 
 
 def recipe() -> Recipe:
-    # >>> TODO: return the recipe (lesson: "The recipe")
-    return Recipe(
-        num_epochs=15,
-        batch_size=64,
-        lr=0.2,
-        momentum=0.9,
-        nesterov=True,
-        schedule="onecycle",
-    )
-    # <<<
-
-
-if __name__ == "__main__":
-    main(__file__)
+    return replace(load_step(ROOT / "solutions/i4").train.recipe(), rotation=0.0)

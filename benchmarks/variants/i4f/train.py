@@ -1,21 +1,5 @@
-"""Step i4 recipe: fifteen epochs, OneCycle, small rotations only."""
+"""Candidate i4f: the i4 reference with Dropout2d 0.02."""
 
-from tinycnn import Recipe, main
+from tinycnn.step import ROOT, load_step
 
-
-def recipe() -> Recipe:
-    # >>> TODO: return the recipe (lesson: "The recipe")
-    return Recipe(
-        num_epochs=15,
-        batch_size=64,
-        lr=0.2,
-        momentum=0.9,
-        nesterov=True,
-        schedule="onecycle",
-        rotation=7.0,
-    )
-    # <<<
-
-
-if __name__ == "__main__":
-    main(__file__)
+recipe = load_step(ROOT / "solutions/i4").train.recipe
