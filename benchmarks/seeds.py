@@ -20,7 +20,7 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from tinycnn.grading import SPECS
+from tinycnn.course import STEPS as SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,15 +29,15 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
     import torch
 
     from tinycnn.device import pick_device
-    from tinycnn.step import load_step, train_step
+    from tinycnn.step import train_step
 
     torch.set_num_threads(threads)
-    step = load_step(folder)
-    out = ROOT / "runs" / "seeds" / f"{Path(folder).parent.name}-{step.name}"
-    rec = train_step(step, pick_device(device), seed=seed,
+    name = Path(folder).name
+    out = ROOT / "runs" / "seeds" / f"{Path(folder).parent.name}-{name}"
+    rec = train_step(Path(folder), pick_device(device), seed=seed,
                      out=out / f"s{seed}", progress=False)
     accs = [e["test_acc"] for e in rec["epochs"]]
-    return {"folder": folder, "step": step.name, "seed": seed,
+    return {"folder": folder, "step": name, "seed": seed,
             "params": rec["params"], "epochs": len(accs),
             "final_test_acc": accs[-1], "best_test_acc": max(accs),
             "last3_min": min(accs[-3:]), "wall_s": rec["wall_s"],

@@ -1,23 +1,31 @@
-"""Grader plumbing: which folder to grade, the summary table, results.json.
+"""The graders' pytest plugin: which folder to grade, live training lines,
+the grade table and results.json (Gradescope's format).
 
     pytest checks/i3                      # grades steps/i3
     pytest checks/i3 --impl=solutions     # grades the reference
     pytest checks/i3 -m "not slow"        # structure only, seconds
     pytest checks/i3 --retrain            # ignore a cached run record
+
+State lives on the config object; results are written when the session
+finishes, one file per step (or all rows in the one --results file).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from tinycnn.course import STEPS
 from tinycnn.device import pick_device
-from tinycnn.grading import Fail
-from tinycnn.step import ROOT, load_step, runs_root
+from tinycnn.grading import Fail, Grade
+from tinycnn.step import ROOT, runs_root
 
-_results: dict[str, list[dict]] = {}
+ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
+RUNNING = pytest.StashKey[list]()   # [item] while a check runs
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +38,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="cuda, mps or cpu (default: the best available)")
     g.addoption("--results", default=None,
                 help="where to write results.json (default: the run folder)")
+    g.addoption("--probe-timeout", type=float, default=None,
+                help="seconds your code may take to build and trace (120)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[ROWS] = {}
+    config.stash[RUNNING] = []
+
+
+def _step(item: pytest.Item) -> str:
+    return item.path.parent.name  # checks/i3/test_i3.py -> i3
 
 
 def _folder(config: pytest.Config, name: str) -> Path:
@@ -37,63 +56,125 @@ def _folder(config: pytest.Config, name: str) -> Path:
     return (impl if impl.is_absolute() else ROOT / impl) / name
 
 
+def _results_path(config: pytest.Config, step: str) -> Path:
+    out = config.getoption("results")
+    if out:
+        return Path(out)
+    return runs_root() / Path(config.getoption("impl")).name / step / \
+        "results.json"
+
+
+def say(config: pytest.Config, line: str) -> None:
+    """A line on the learner's terminal now, whatever pytest captures."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    cap = config.pluginmanager.get_plugin("capturemanager")
+    if tr is None:
+        return
+    if cap is None:
+        tr.write_line(line)
+        return
+    with cap.global_and_fixture_disabled():
+        tr.write_line(line)
+
+
 @pytest.fixture(scope="module")
-def step(request: pytest.FixtureRequest):  # noqa: ANN201
-    name = Path(request.module.__file__).parent.name  # checks/i3 -> i3
-    folder = _folder(request.config, name)
+def graded(request: pytest.FixtureRequest):  # noqa: ANN201
+    config = request.config
+    name = _step(request.node)
+    stale = _results_path(config, name)
+    if not config.getoption("results"):
+        stale.unlink(missing_ok=True)  # a stale grade must not look current
     try:
-        return load_step(folder)
-    except Exception as e:  # noqa: BLE001 - a broken file is a failure
-        pytest.fail(f"cannot load {folder}: {type(e).__name__}: {e}",
-                    pytrace=False)
+        device = pick_device(config.getoption("tinycnn_device"))
+    except ValueError as e:
+        pytest.fail(str(e), pytrace=False)
+    g = Grade(_folder(config, name), STEPS[name], device,
+              config.getoption("retrain"), lambda s: say(config, s),
+              config.getoption("probe_timeout"))
+    yield g
+    g.close()
 
 
-@pytest.fixture(scope="session")
-def device(request: pytest.FixtureRequest):  # noqa: ANN201
-    return pick_device(request.config.getoption("tinycnn_device"))
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):  # noqa: ANN001, ANN201
+    running = item.config.stash[RUNNING]
+    running.append(item)
+    result = yield
+    running.remove(item)  # still listed after a Ctrl-C: it was interrupted
+    return result
 
 
-@pytest.fixture(scope="session")
-def retrain(request: pytest.FixtureRequest) -> bool:
-    return request.config.getoption("retrain")
-
-
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):  # noqa: ANN001, ANN201
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(Fail):
-        # our own message says it all: no traceback
-        report.longrepr = str(call.excinfo.value)
-    if report.when == "call" or (report.when == "setup" and report.failed):
-        step_name = Path(str(item.fspath)).parent.name
-        doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
-        text = "" if report.passed else str(report.longrepr)
-        _results.setdefault(step_name, []).append({
-            "name": doc, "status": "passed" if report.passed else "failed",
-            "output": text})
+        report.longrepr = str(call.excinfo.value)  # no traceback: it says all
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        graded = item.funcargs.get("graded")
+        detail = graded.details.get(item.name[5:], "") if graded else ""
+        if report.skipped:
+            status, text = "blocked", str(report.longrepr[-1]).removeprefix(
+                "Skipped: ")
+        elif report.passed:
+            status, text = "passed", detail
+        else:
+            status, text = "failed", str(report.longrepr)
+        _add(item, status, text)
+    return report
+
+
+def _add(item: pytest.Item, status: str, text: str) -> None:
+    rows = item.config.stash[ROWS].setdefault(_step(item), [])
+    doc = (getattr(item, "function", None).__doc__ or item.name).strip()
+    rows.append({"name": doc.splitlines()[0], "status": status,
+                 "output": text})
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # noqa: ANN001
-    tr = terminalreporter
-    for name, rows in _results.items():
-        tr.section(f"grade {config.getoption('impl')}/{name}")
-        width = max(len(r["name"]) for r in rows)
+    tr, width = terminalreporter, terminalreporter._tw.fullwidth
+    marks = {"passed": "PASS", "failed": "FAIL", "blocked": "----",
+             "interrupted": "STOP"}
+    for step, rows in config.stash[ROWS].items():
+        tr.section(f"grade {config.getoption('impl')}/{step}")
         for r in rows:
-            mark = "PASS" if r["status"] == "passed" else "FAIL"
-            hint = ""
-            if "Hint: " in r["output"]:
-                hint = r["output"].split("Hint: ", 1)[1].splitlines()[0]
-            tr.write_line(f"{mark}  {r['name']:<{width}}  {hint[:70]}")
+            tr.write_line(f"{marks[r['status']]}  {r['name']}")
+            text = r["output"] or ""
+            for line in text.splitlines():
+                tr.write_line(_wrap(line, width))
         passed = sum(r["status"] == "passed" for r in rows)
         tr.write_line(f"{passed}/{len(rows)} checks passed")
-        out = config.getoption("results")
-        path = Path(out) if out else (
-            runs_root() / Path(config.getoption("impl")).name / name
-            / "results.json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tests = [{**r, "score": float(r["status"] == "passed"),
+        tr.write_line(f"results: {_results_path(config, step)}")
+
+
+def _wrap(line: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(line, max(40, width - 6),
+                                   initial_indent="      ",
+                                   subsequent_indent="      "))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:  # noqa: ANN001
+    config = session.config
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        for item in config.stash[RUNNING]:
+            _add(item, "interrupted", "interrupted (Ctrl-C) before it ended")
+    by_path: dict[Path, list[dict]] = {}
+    for step, rows in config.stash[ROWS].items():
+        by_path.setdefault(_results_path(config, step), []).extend(rows)
+    for path, rows in by_path.items():
+        tests = [{**r, "status": "passed" if r["status"] == "passed"
+                  else "failed", "score": float(r["status"] == "passed"),
                   "max_score": 1.0} for r in rows]
-        path.write_text(json.dumps({
-            "score": float(passed), "tests": tests}, indent=1))
-        tr.write_line(f"results: {path}")
+        body = json.dumps({"score": sum(t["score"] for t in tests),
+                           "tests": tests}, indent=1)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results.")
+            with os.fdopen(fd, "w") as f:
+                f.write(body)
+            os.replace(tmp, path)
+        except OSError as e:
+            say(config, f"could not write {path}: {e.strerror}; set "
+                        "--results to a writable file")

@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 from tinycnn import docs
-from tinycnn.grading import SPECS
+from tinycnn.course import STEPS as SPECS
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "runs" / "test-artifacts"

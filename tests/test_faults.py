@@ -3,14 +3,16 @@ and every failure says what to do."""
 
 import json
 import shutil
+from dataclasses import asdict
 
 import pytest
 import torch
 
 from tinycnn import data, grading, records
-from tinycnn.step import load_step, train_step
-
-SPEC = grading.SPECS["i3"]
+from tinycnn.course import STEPS
+from tinycnn.grading import Fail, Grade
+from tinycnn.network import GradedNet
+from tinycnn.step import code_hash, graph_hash, run_dir, train_step
 
 
 @pytest.fixture
@@ -30,111 +32,104 @@ def edit(folder, name, old, new):
 
 
 # ---------------------------------------------------------- learner code
+# (models that raise, hang, exit or compute NaN: tests/mutants.py)
 
 
-def test_net_that_raises_fails_with_message(step_dir):
-    edit(step_dir, "model.py", "        super().__init__()\n",
-         "        super().__init__()\n        raise RuntimeError('oops')\n")
-    step = load_step(step_dir)
-    with pytest.raises(grading.Fail, match="Net\\(\\) raised RuntimeError: oops"):
-        grading.check_builds(step)
-    # the other checks still run and report on their own
-    with pytest.raises(grading.Fail):
-        grading.check_params(step, SPEC)
-    grading.check_epochs(step, SPEC)  # train.py is fine: this one passes
-
-
-def test_forward_that_raises_fails_with_message(step_dir):
-    edit(step_dir, "model.py", "        X = self.conv1(X)",
-         "        X = X.view(-1, 3)\n        X = self.conv1(X)")
-    with pytest.raises(grading.Fail, match="forward raised RuntimeError"):
-        grading.check_builds(load_step(step_dir))
-
-
-def test_wrong_output_shape_names_the_shape(step_dir):
-    edit(step_dir, "model.py", "return self.head(X).flatten(1)",
-         "return self.head(X)")
-    with pytest.raises(grading.Fail, match=r"output shape \(5, 10, 1, 1\)"):
-        grading.check_output(load_step(step_dir), 5)
+def grade_i3(folder):
+    return Grade(folder, STEPS["i3"])
 
 
 def test_nan_loss_stops_early_with_hint(step_dir):
     edit(step_dir, "train.py", "lr=0.2", "lr=1e36")
-    with pytest.raises(grading.Fail, match="loss became .* lr"):
-        grading.check_accuracy(load_step(step_dir), SPEC, torch.device("cpu"))
+    with pytest.raises(Fail, match="loss became .* lr"):
+        grade_i3(step_dir).check("accuracy")
 
 
 # ------------------------------------------------------ records and cache
 
 
+def fake_record(folder, net=None, acc=99.9, **over):
+    """A record of this user's trainer claiming `acc`, with `net`'s weights
+    (default: the untrained network), matching the code and recipe."""
+    g = grade_i3(folder)
+    net = net or GradedNet(g.result.out)
+    rec = {"step": "i3", "params": 1, "code_hash": code_hash(folder),
+           "graph_hash": graph_hash(g.result.out), "recipe": asdict(g.recipe),
+           "final_test_acc": acc, "epochs": [
+               {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": acc,
+                "test_acc": acc}], **over}
+    records.save(run_dir(folder), rec, net)
+    return rec
+
+
 def test_interrupted_training_leaves_no_record(step_dir, monkeypatch):
-    step = load_step(step_dir)
-    records.save(step.run_dir, {"step": "i3", "params": 1, "epochs": [
-        {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": 1,
-         "test_acc": 1}], "final_test_acc": 1}, step.model.Net())
+    fake_record(step_dir)
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("tinycnn.step.fit", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        train_step(step, torch.device("cpu"), progress=False)
-    assert records.load(step.run_dir) is None
-
-
-def fake_record(step, net, acc=99.9, code_hash=None):
-    """A record claiming `acc`, with the weights of `net`."""
-    records.save(step.run_dir, {
-        "step": "i3", "params": 1, "code_hash": code_hash or step.code_hash(),
-        "final_test_acc": acc, "epochs": [
-            {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": acc,
-             "test_acc": acc}]}, net)
+        train_step(step_dir, torch.device("cpu"), progress=False)
+    assert records.load(run_dir(step_dir)) is None
 
 
 def test_edited_record_is_not_believed(step_dir):
     """The JSON claims 99.9 %; the grader evaluates the (untrained) weights."""
-    step = load_step(step_dir)
-    fake_record(step, step.model.Net())
-    rec = json.loads((step.run_dir / "record.json").read_text())
-    assert rec["final_test_acc"] == 99.9
-    with pytest.raises(grading.Fail, match="final test accuracy .*< 99.4"):
-        grading.check_accuracy(step, SPEC, torch.device("cpu"))
+    fake_record(step_dir)
+    with pytest.raises(Fail, match="final test accuracy .*< 99.4"):
+        grade_i3(step_dir).check("accuracy")
 
 
-def test_checkpoint_of_another_architecture_is_refused(step_dir, root):
-    step = load_step(step_dir)
-    other = load_step(root / "solutions/i2").model.Net()
-    fake_record(step, other)
-    with pytest.raises(grading.Fail, match="checkpoint does not fit"):
-        grading.check_accuracy(step, SPEC, torch.device("cpu"))
+def test_unsigned_record_is_retrained(step_dir, monkeypatch):
+    """A record.json written by hand (matching hashes, the reference's own
+    checkpoint) is not reused: the grader trains."""
+    rec = fake_record(step_dir)
+    path = run_dir(step_dir) / "record.json"
+    path.write_text(json.dumps({**rec, "signature": "0" * 64}))
+    trained = []
+
+    def fake_train(folder, device, **kw):
+        trained.append(folder.name)
+        fake_record(folder)
+
+    monkeypatch.setattr(grading, "train_step", fake_train)
+    with pytest.raises(Fail):
+        grade_i3(step_dir).check("accuracy")
+    assert trained == ["i3"]
 
 
 def test_record_of_changed_code_is_not_reused(step_dir, monkeypatch):
-    step = load_step(step_dir)
-    fake_record(step, step.model.Net(), code_hash="0" * 64)
+    fake_record(step_dir, code_hash="0" * 64)
     trained = []
+    monkeypatch.setattr(grading, "train_step",
+                        lambda folder, device, **kw: trained.append(1)
+                        or fake_record(folder))
+    with pytest.raises(Fail):
+        grade_i3(step_dir).check("accuracy")
+    assert trained == [1]
 
-    def fake_train(step, device, progress=True):
-        trained.append(step.name)
-        fake_record(step, step.model.Net())
 
-    monkeypatch.setattr(grading, "train_step", fake_train)
-    with pytest.raises(grading.Fail):
-        grading.check_accuracy(step, SPEC, torch.device("cpu"))
-    assert trained == ["i3"]
+def test_checkpoint_of_another_architecture_is_refused(step_dir, root,
+                                                       tmp_path):
+    from tinycnn import probe
+
+    other = probe.run(root / "solutions/i2", out=tmp_path / "i2probe")
+    fake_record(step_dir, net=GradedNet(other.out))
+    with pytest.raises(Fail, match="checkpoint does not fit"):
+        grade_i3(step_dir).check("accuracy")
 
 
 def test_checkpoint_is_loaded_weights_only(step_dir, tmp_path):
     """A checkpoint that would run code on load is refused, not run."""
-    step = load_step(step_dir)
-    fake_record(step, step.model.Net())
+    fake_record(step_dir)
 
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
-    torch.save({"x": Evil()}, step.run_dir / "model.pt")
-    assert records.load(step.run_dir) is None
+    torch.save({"x": Evil()}, run_dir(step_dir) / "model.pt")
+    assert records.load(run_dir(step_dir)) is None
 
 
 # ------------------------------------------------------------------ data

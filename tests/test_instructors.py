@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT, grade
 
-from tinycnn.grading import SPECS
+from tinycnn.course import STEPS as SPECS
 
 
 def test_results_json_is_gradescope_format(tmp_path):

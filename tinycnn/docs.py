@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 
-from tinycnn import grading
+from tinycnn import course, grading
 from tinycnn.mistakes import MISTAKES, apply
 from tinycnn.step import ROOT, load_step
 from tinycnn.summary import markdown, summarize
 
-STEPS = list(grading.SPECS)
+STEPS = list(course.STEPS)
 RESULTS = ROOT / "benchmarks" / "results"
 REF = RESULTS / "reference-cpu"
 WHY = {  # the change log's last column: what changed and why it helped
@@ -109,37 +109,42 @@ def record_md(step: str) -> str:
 
 
 def hints_md(step: str) -> str:
+    """Each check's rule and its hints in tiers, collapsed."""
     blocks = []
-    for key in grading.SPECS[step].checks:
-        text = grading.HINTS[key]
-        blocks.append(f'??? tip "Hint: {key}"\n    {text}\n')
+    for key in course.STEPS[step].checks:
+        check = course.CHECKS[key]
+        tiers = "\n".join(f"    {i}. {h}" for i, h in enumerate(check.hints, 1))
+        blocks.append(f'??? tip "Hint: {course.title(key, course.STEPS[step])}"'
+                      f"\n    **Rule.** {check.rule}\n\n{tiers}\n")
     return "\n".join(blocks)
+
+
+def rules_md() -> str:
+    """Every check's rule, and which steps grade it."""
+    rows = ["| check | steps | rule |", "|---|---|---|"]
+    for key, check in course.CHECKS.items():
+        steps = ", ".join(s for s, spec in course.STEPS.items()
+                          if key in spec.checks)
+        rows.append(f"| {key} | {steps} | {check.rule} |")
+    return "\n".join(rows) + "\n"
 
 
 def grader_says(edits: list[tuple[str, str]], key: str) -> str:
     """Run the real check on a broken i3; return its message."""
-    spec = grading.SPECS["i3"]
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "i3"
         folder.mkdir()
         shutil.copy(ROOT / "solutions/i3/train.py", folder / "train.py")
         (folder / "model.py").write_text(apply(edits))
-        step = load_step(folder)
-        run = {"params": lambda: grading.check_params(step, spec),
-               "output": lambda: grading.check_output(step, 3)}.get(
-            key, lambda: getattr(grading, f"check_{key}")(step))
-        try:
-            run()
-        except grading.Fail as e:
-            return e.message
-    return "(passes)"
+        row = grading.grade(folder, "i3", checks=["builds", key])[key]
+    return row["output"] if row["status"] == "failed" else "(passes)"
 
 
 def mistakes_md(step: str = "i3") -> str:
     """Mistakes made to the i3 reference that this step's checks catch."""
     rows = ["| mistake | check | the grader says |", "|---|---|---|"]
     for title, (edits, key) in MISTAKES.items():
-        if key is None or key not in grading.SPECS[step].checks:
+        if key is None or key not in course.STEPS[step].checks:
             continue
         said = grader_says(edits, key).replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {title} | {key} | {said} |")
@@ -310,6 +315,7 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-record.md"] = record_md(step)
         out[f"generated/{step}-hints.md"] = hints_md(step)
         out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
+    out["generated/rules.md"] = rules_md()
         out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
     out["generated/changelog.md"] = changelog_md()
     out["generated/speed.md"] = speed_md()

@@ -8,6 +8,7 @@ per-image Python.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -23,6 +24,32 @@ from tinycnn.data import MEAN, STD
 
 @dataclass
 class Recipe:
+    """How a step trains: what `recipe()` in train.py returns.
+
+    num_epochs    passes over the 60,000 training images (whole number,
+                  1 to the step's cap)
+    batch_size    images per optimizer step (default 128)
+    optimizer     "sgd" (default) or "adam"
+    lr            learning rate: the peak for "onecycle", the starting
+                  value for "step" and "constant" (default 0.05)
+    momentum      SGD momentum, 0 to 1 (default 0.9; adam ignores it)
+    nesterov      SGD look-ahead momentum (default False)
+    weight_decay  L2 penalty on every parameter (default 0)
+    schedule      "onecycle": lr rises for pct_start of all batches, then
+                  falls, updated every batch; "step": lr times gamma every
+                  step_size epochs, updated at each epoch's end (so with
+                  one epoch it never changes); "constant" (default
+                  "onecycle")
+    pct_start     onecycle: share of the batches spent warming up (0.25)
+    step_size     step: epochs between lr decays (1)
+    gamma         step: lr factor at each decay (0.1)
+    rotation      random rotation of each training image, at most this
+                  many degrees either way (0: off)
+    translate     random shift, at most this fraction of 28 px either way
+                  (0: off; 0.1 is up to 2.8 px)
+    seed          seeds weight init, batch order, dropout and augmentation
+    """
+
     num_epochs: int = 15        # passes over the 60 000 training images
     batch_size: int = 128       # images per optimizer step
     optimizer: str = "sgd"      # "sgd" or "adam"
@@ -37,6 +64,46 @@ class Recipe:
     rotation: float = 0.0       # random rotation, max degrees (0: off)
     translate: float = 0.0      # random shift, max fraction of 28 px (0: off)
     seed: int = 1               # seeds init, batch order, dropout, augment
+
+    @classmethod
+    def from_fields(cls, fields: dict) -> Recipe:
+        """A checked Recipe from plain values; ValueError says what is off."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        extra = sorted(set(fields) - set(known))
+        if extra:
+            raise ValueError(f"unknown Recipe fields {extra}")
+        for name, value in fields.items():
+            kind = {"int": int, "float": float, "bool": bool,
+                    "str": str}[known[name].type]
+            ok = (isinstance(value, bool) if kind is bool else
+                  isinstance(value, kind) and not isinstance(value, bool)
+                  if kind is not float else
+                  isinstance(value, (int, float)) and not isinstance(
+                      value, bool) and math.isfinite(value))
+            if not ok:
+                raise ValueError(f"Recipe.{name} must be {kind.__name__}, "
+                                 f"got {value!r}")
+        r = cls(**fields)
+        limits = [
+            ("num_epochs", r.num_epochs >= 1, "at least 1"),
+            ("batch_size", 1 <= r.batch_size <= 60_000, "from 1 to 60000"),
+            ("optimizer", r.optimizer in ("sgd", "adam"), "'sgd' or 'adam'"),
+            ("schedule", r.schedule in ("onecycle", "step", "constant"),
+             "'onecycle', 'step' or 'constant'"),
+            ("lr", r.lr > 0, "above 0"),
+            ("momentum", 0 <= r.momentum < 1, "from 0 to below 1"),
+            ("weight_decay", r.weight_decay >= 0, "at least 0"),
+            ("pct_start", 0 < r.pct_start < 1, "between 0 and 1"),
+            ("step_size", r.step_size >= 1, "at least 1"),
+            ("gamma", r.gamma > 0, "above 0"),
+            ("rotation", 0 <= r.rotation <= 180, "from 0 to 180 degrees"),
+            ("translate", 0 <= r.translate <= 0.5, "from 0 to 0.5"),
+        ]
+        for name, ok, what in limits:
+            if not ok:
+                raise ValueError(f"Recipe.{name} is {getattr(r, name)!r}; "
+                                 f"it must be {what}")
+        return r
 
 
 class Diverged(RuntimeError):
@@ -54,12 +121,13 @@ def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {r.optimizer!r}: use 'sgd' or 'adam'")
 
 
-def make_schedule(opt: torch.optim.Optimizer, r: Recipe, steps: int):
+def make_schedule(opt: torch.optim.Optimizer, r: Recipe,
+                  batches_per_epoch: int):
     """Return (scheduler, per_batch): OneCycle steps every batch."""
     sched = torch.optim.lr_scheduler
     if r.schedule == "onecycle":
         return sched.OneCycleLR(opt, max_lr=r.lr, epochs=r.num_epochs,
-                                steps_per_epoch=steps,
+                                steps_per_epoch=batches_per_epoch,
                                 pct_start=r.pct_start), True
     if r.schedule == "step":
         return sched.StepLR(opt, r.step_size, r.gamma), False
@@ -132,17 +200,22 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
 
 def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         on_epoch: Callable[[dict], None] | None = None,
-        progress: bool = True, max_batches: int | None = None) -> list[dict]:
-    """Train `model` by `recipe`; return one metrics dict per epoch."""
+        progress: bool = True,
+        on_estimate: Callable[[float], None] | None = None) -> list[dict]:
+    """Train `model` by `recipe`; return one metrics dict per epoch.
+
+    `on_estimate(seconds)` is called once, after the first 20 batches,
+    with the whole run's expected duration measured from them.
+    """
     from tqdm.auto import tqdm  # only the loop needs it
 
     torch.manual_seed(recipe.seed)
     X_train, y_train, X_test, y_test = (t.to(device) for t in data)
     model.to(device, memory_format=torch.channels_last)
     N, B = len(X_train), recipe.batch_size
-    steps = math.ceil(N / B) if max_batches is None else max_batches
+    batches = math.ceil(N / B)  # per epoch
     opt = make_optimizer(model, recipe)
-    sched, per_batch = make_schedule(opt, recipe, steps)
+    sched, per_batch = make_schedule(opt, recipe, batches)
     history = []
     for epoch in range(1, recipe.num_epochs + 1):
         model.train()
@@ -150,7 +223,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         perm = torch.randperm(N, device=device)
         loss_sum = torch.zeros((), device=device)  # summed on device: no sync
         correct = torch.zeros((), device=device, dtype=torch.long)
-        bar = tqdm(range(steps), desc=f"epoch {epoch}/{recipe.num_epochs}",
+        bar = tqdm(range(batches), desc=f"epoch {epoch}/{recipe.num_epochs}",
                    disable=not progress, leave=False, mininterval=0.5)
         for i in bar:
             idx = perm[i * B:(i + 1) * B]
@@ -161,7 +234,11 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
                 sched.step()
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
-            if i % 50 == 49 or i == steps - 1:  # one sync every 50 steps
+            if on_estimate and epoch == 1 and i == 20:
+                loss.item()  # wait for the device: time what really ran
+                t_batch = (time.perf_counter() - t0) / 21
+                on_estimate(t_batch * batches * recipe.num_epochs * 1.1)
+            if i % 50 == 49 or i == batches - 1:  # one sync every 50 steps
                 seen = min((i + 1) * B, N)
                 mean = loss_sum.item() / seen
                 if not math.isfinite(mean):
@@ -173,7 +250,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
                                 acc=f"{100 * correct.item() / seen:.2f}%")
         if not per_batch:
             sched.step()
-        seen = min(steps * B, N)
+        seen = N
         test_loss, test_acc = evaluate(model, X_test, y_test)
         row = {
             "epoch": epoch,

@@ -1,54 +1,43 @@
-"""The checks behind `pytest checks/iN`: each tests what the model does.
+"""The checks behind `pytest checks/iN`: each judges what the network does.
 
-Every check raises `Fail(message, hint)`; the graders' conftest turns that
-into a one-paragraph pytest failure (no traceback) and a results.json row.
+Learner code never runs in the grader's process: `probe.py` runs it in a
+child process (with a time limit) and exports the network with
+torch.export; every check below reads those exported graphs and facts, and
+the accuracy check trains and evaluates the exported graph itself. The
+rules are stated in `course.CHECKS`, which the lessons print.
+
+A check returns a short detail for the grade table when it passes, raises
+`Fail(message, hint)` when it fails, or `Blocked(check)` when a check it
+needs has failed.
 """
 
 from __future__ import annotations
 
-import traceback
-from dataclasses import dataclass
+import operator
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import fx
 
-from tinycnn import records
-from tinycnn.data import load_mnist
-from tinycnn.engine import Diverged, evaluate
-from tinycnn.step import Step, train_step
-from tinycnn.summary import trace
-
-HINTS = {
-    "builds": "Net() must build and run on a (B, 1, 28, 28) batch; the "
-              "message above names the line that failed.",
-    "todo": "Replace the `raise NotImplementedError` at that TODO in your "
-            "step folder; the lesson section it names explains what to write.",
-    "params": "Count with sum(p.numel() for p in net.parameters()); the "
-              "lesson's table shows where they go. Fewer channels, or 1x1 "
-              "transitions, cut them fastest.",
-    "batchnorm": "Put nn.BatchNorm2d(C) after each conv and call it in "
-                 "forward: a layer defined in __init__ but never called "
-                 "does nothing.",
-    "dropout": "Add nn.Dropout2d(p) (or nn.Dropout / F.dropout with "
-               "training=self.training) after the blocks; it must be "
-               "random in train() mode and off in eval() mode.",
-    "transitions": "After each MaxPool2d put a 1x1 conv "
-                   "(nn.Conv2d(C_in, C_out, 1)) before the next 3x3 conv.",
-    "gap": "End with nn.AdaptiveAvgPool2d(1) over the last feature map, "
-           "then a 1x1 conv (or a small Linear) to 10 classes: the "
-           "classifier must see one average per channel.",
-    "output": "forward must return logits of shape (B, 10) for any batch "
-              "size B: flatten with X.flatten(1), never a fixed size.",
-    "shapes": "Work each layer's output out by hand: a 3x3 conv with "
-              "padding=1 keeps H x W, without padding it trims 2 (28 -> "
-              "26), MaxPool2d(2) halves it, a conv's C is its "
-              "out_channels.",
-    "epochs": "Lower num_epochs in recipe(): the budget is part of the task.",
-    "accuracy": "Compare your curves with the lesson's: more epochs within "
-                "the cap, augmentation, or the learning rate usually close "
-                "the gap.",
-}
+from tinycnn import network as nw
+from tinycnn import probe, records
+from tinycnn.course import CHECKS, STEPS, Spec, title
+from tinycnn.engine import Diverged, Recipe
+from tinycnn.step import (
+    StepError,
+    code_hash,
+    graph_hash,
+    probe_error,
+    read_recipe,
+    run_dir,
+    train_step,
+)
 
 
 class Fail(AssertionError):
@@ -57,216 +46,547 @@ class Fail(AssertionError):
         self.message, self.hint = message, hint
 
 
-@dataclass(frozen=True)
-class Spec:
-    step: str                 # "i3"
-    max_params: int           # at most this many parameters
-    max_epochs: int           # recipe().num_epochs must not exceed it
-    pass_acc: float           # final-epoch test accuracy, %
-    checks: tuple[str, ...]   # what checks/iN tests, in order (HINTS keys)
+class Blocked(Exception):
+    def __init__(self, by: str) -> None:
+        super().__init__(f"not run: blocked by {by}")
+        self.by = by
 
 
-_CORE = ("builds", "params", "batchnorm", "dropout")
-_TAIL = ("output", "shapes", "epochs", "accuracy")
-# The one place each step's budget lives: graders, benchmarks and lessons
-# all read it from here.
-SPECS = {s.step: s for s in [
-    Spec("i0", 19_999, 1, 98.0, ("builds", "params", *_TAIL)),
-    Spec("i1", 21_999, 10, 99.4, (*_CORE, *_TAIL)),
-    Spec("i2", 19_999, 12, 99.4, (*_CORE, "transitions", *_TAIL)),
-    Spec("i3", 19_999, 20, 99.4, (*_CORE, "transitions", "gap", *_TAIL)),
-    Spec("i4", 8_000, 15, 99.4, (*_CORE, "transitions", "gap", *_TAIL)),
-]}
+def hint(check: str, tier: int = 0) -> str:
+    hints = CHECKS[check].hints
+    return hints[min(tier, len(hints) - 1)]
 
 
-def expect(ok: bool, check: str, message: str) -> None:
-    if not ok:
-        raise Fail(message, HINTS[check])
+# Hints for causes that are clear from an error message: (pattern, hint).
+CAUSES = [
+    (r"NotImplementedError|not implemented yet",
+     "Replace the `raise NotImplementedError` at that TODO in your step "
+     "folder; the lesson section it names explains what to write."),
+    (r"mat1 and mat2 shapes cannot be multiplied \(\d+x(\d+) and (\d+)x",
+     "A Linear's in_features ({2}) does not match what reaches it ({1} "
+     "values per image): after changing a width or a pool, recompute "
+     "C x H x W of the map you flatten."),
+    (r"view size is not compatible",
+     "Training feeds channels_last batches, and .view() needs contiguous "
+     "memory: flatten with X.flatten(1) or X.reshape(X.size(0), -1)."),
+    (r"expected input\[.*\] to have (\d+) channels, but got (\d+)",
+     "A conv expects {1} input channels but gets {2}: its in_channels must "
+     "equal the out_channels of the layer before it."),
+    (r"running_mean should contain (\d+) elements not (\d+)",
+     "A BatchNorm2d(C) must have C equal to the out_channels of the conv "
+     "before it."),
+    (r"Output size is too small|Kernel size can't be greater",
+     "The map shrank to nothing: too many pools or unpadded convs for "
+     "28 x 28; work the shape table out by hand."),
+    (r"torch.export|Could not guard on data-dependent|data-dependent",
+     "The grader traces forward with torch.export: avoid .item(), numpy, "
+     "and `if` on tensor values inside forward."),
+]
 
 
-def _call(what: str, fn, *args):  # noqa: ANN001, ANN202
-    """Run learner code; turn its exceptions into a clear failure."""
-    try:
-        return fn(*args)
-    except NotImplementedError as e:
-        raise Fail(f"not implemented yet: {e}", HINTS["todo"]) from None
-    except Exception as e:  # noqa: BLE001 - any learner error is a failure
-        raise Fail(f"{what} raised {type(e).__name__}: {e}{_where(e)}",
-                   HINTS["builds"]) from None
+def cause_hint(message: str, check: str = "builds") -> str:
+    for pattern, text in CAUSES:
+        m = re.search(pattern, message)
+        if m:
+            return text.format(None, *m.groups())
+    return hint(check)
 
 
-def _where(e: BaseException) -> str:
-    """' (model.py, line 42)': the learner's last line in the traceback."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__)
-              if Path(f.filename).name in ("model.py", "train.py")]
-    if not frames:
-        return ""
-    f = frames[-1]
-    return f" ({Path(f.filename).name}, line {f.lineno}: {f.line})"
+def _ordinal(i: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(i, f"{i}th")
 
 
-def build(step: Step) -> nn.Module:
-    torch.manual_seed(0)
-    return _call("Net()", step.model.Net)
+@dataclass
+class Grade:
+    """One step folder being graded: the probe's result, read once."""
+    folder: Path
+    spec: Spec
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    retrain: bool = False
+    say: Callable[[str], None] = print
+    timeout: float | None = None
+    details: dict[str, str] = field(default_factory=dict)  # check: detail
+
+    @cached_property
+    def result(self) -> probe.Result:
+        return probe.run(self.folder, self.timeout)
+
+    @cached_property
+    def problem(self) -> Fail | None:
+        """Why `builds` fails, or None."""
+        text = probe_error(self.result)
+        if text is not None:
+            if text.startswith("not implemented yet"):
+                return Fail(text, cause_hint("NotImplementedError"))
+            if "did not finish" in text:
+                return Fail(text + ": an endless loop, or a network far too "
+                            "big?", hint("builds"))
+            if text.startswith("your code ended"):
+                return Fail(text + ": learner code must not exit or signal; "
+                            f"its output ended with: {_tail(self.result)}",
+                            hint("builds"))
+            return Fail(text, cause_hint(text))
+        try:
+            self.graphs  # noqa: B018 - load them now, or say why not
+        except Exception as e:  # noqa: BLE001 - any unreadable graph
+            return Fail(f"the exported network could not be read: "
+                        f"{type(e).__name__}: {str(e)[:300]}", hint("builds"))
+        for mode in ("train", "eval"):
+            out = self.logits(mode, _X(4))
+            if not torch.is_tensor(out):
+                return Fail(f"forward returns a {type(out).__name__}, not a "
+                            "tensor of logits", hint("output", 1))
+            if out.shape[:1] != (4,):
+                continue  # the output check says what is wrong with it
+            if not torch.isfinite(out.float()).all():
+                return Fail(f"in {mode} mode the output holds NaN or inf on "
+                            "a random batch", "Look for a division, log or "
+                            "sqrt that can see zero or a negative number.")
+        return None
+
+    @cached_property
+    def graphs(self) -> dict[str, nw.Graph]:
+        return nw.load(self.result.out)
+
+    def logits(self, mode: str, X: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        with torch.no_grad():
+            out = self.graphs[mode].run(X, seed=seed)[0]
+        return out.detach() if torch.is_tensor(out) else out
+
+    def close(self) -> None:
+        """Remove the probe's folder (its graphs and facts)."""
+        if "result" in self.__dict__:
+            shutil.rmtree(self.result.out, ignore_errors=True)
+
+    def need_graphs(self) -> dict[str, nw.Graph]:
+        if self.problem is not None:
+            raise Blocked("builds")
+        return self.graphs
+
+    def check(self, check: str) -> str:
+        """Run one check: its pass detail, or Fail / Blocked."""
+        return CHECK_FUNCS[check](self)
+
+    @cached_property
+    def recipe(self) -> Recipe:
+        try:
+            return read_recipe(self.result)
+        except StepError as e:
+            raise Fail(str(e), cause_hint(str(e), "epochs")) from None
 
 
-def forward(net: nn.Module, X: torch.Tensor):  # noqa: ANN201
-    return _call("forward", net, X)
+def _tail(result: probe.Result) -> str:
+    lines = [ln for ln in result.output.strip().splitlines() if ln.strip()]
+    return repr(lines[-1][:200]) if lines else "(nothing)"
 
 
-def _X(batch: int = 4) -> torch.Tensor:
-    return torch.randn(batch, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+def _X(batch: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 1, 28, 28, generator=g).contiguous(
+        memory_format=torch.channels_last)
 
 
 # ------------------------------------------------------------------ checks
 
 
-def check_builds(step: Step) -> None:
-    net = build(step)
-    net.eval()
-    forward(net, _X())
+def check_builds(g: Grade) -> str:
+    if g.problem is not None:
+        raise g.problem
+    ops = sum(len(gr.nodes) for gr in g.graphs.values())
+    return f"traced in train and eval mode ({ops} ops)"
 
 
-def check_params(step: Step, spec: Spec) -> None:
-    n = sum(p.numel() for p in build(step).parameters())
-    expect(n <= spec.max_params, "params",
-           f"{n:,} parameters; {spec.step} allows at most "
-           f"{spec.max_params:,}")
+def check_params(g: Grade) -> str:
+    graphs = g.need_graphs()
+    counted = nw.weights(graphs)
+    n = sum(counted.values())
+    params = {k for gr in graphs.values()
+              for k, _ in gr.gm.named_parameters(remove_duplicate=False)}
+    hidden = {k: v for k, v in counted.items() if k not in params and v}
+    extra = ""
+    if hidden:
+        extra = (f" ({sum(hidden.values()):,} of them in buffers or constants "
+                 f"that forward reads: {sorted(hidden)[:4]})")
+    if n > g.spec.max_params:
+        top = sorted(counted.items(), key=lambda kv: -kv[1])[:3]
+        biggest = ", ".join(f"{k} {v:,}" for k, v in top)
+        raise Fail(f"{n:,} parameters{extra}; {g.spec.step} allows at most "
+                   f"{g.spec.max_params:,}. Largest: {biggest}",
+                   hint("params", 1))
+    return f"{n:,} parameters{extra}"
 
 
-def check_batchnorm(step: Step) -> None:
-    net = build(step)
-    bns = {n for n, m in net.named_modules()
-           if isinstance(m, nn.modules.batchnorm._BatchNorm)}
-    expect(bool(bns), "batchnorm", "no BatchNorm layer in the model")
-    used = {name for name, *_ in _trace(net)}
-    unused = sorted(bns - used)
-    expect(not unused, "batchnorm",
-           f"BatchNorm defined but never called in forward: {unused}")
+def _batch_stats(n: fx.Node) -> bool:
+    """Does this BatchNorm op normalise by the batch's own statistics?"""
+    aten = torch.ops.aten
+    if n.target is aten._native_batch_norm_legit_no_training.default:
+        return False
+    if n.target in (aten.batch_norm.default, aten.native_batch_norm.default):
+        return n.args[5] is not False
+    return True  # the variants without running statistics
 
 
-def _trace(net: nn.Module) -> list[tuple]:
-    return _call("forward", trace, net)
+def check_batchnorm(g: Grade) -> str:
+    ev = g.need_graphs()["eval"]
+    bns = ev.ops(nw.BATCH_NORM)
+    if not bns:
+        raise Fail("no BatchNorm runs in forward", hint("batchnorm", 1))
+    fed = {a.target for n in bns for a in n.args[3:5]
+           if hasattr(a, "target")}
+    idle = sorted(name.rsplit(".", 1)[0] for name, _ in
+                  ev.gm.named_buffers() if name.endswith("running_mean")
+                  and name not in fed)
+    if idle:
+        raise Fail(f"BatchNorm defined but never called in forward: {idle}",
+                   hint("batchnorm", 1))
+    batch_stats = [nw.where(n) for n in bns if _batch_stats(n)]
+    if batch_stats:
+        raise Fail(f"in eval mode the BatchNorm in {batch_stats} uses the "
+                   "batch's own statistics, not its running statistics",
+                   hint("batchnorm", 2))
+    X = _X(8, seed=3)
+    together = g.logits("eval", X)
+    alone = torch.cat([g.logits("eval", X[i:i + 1]) for i in range(8)])
+    random_eval = not torch.equal(together, g.logits("eval", X, seed=9))
+    # (a random eval mode is the dropout check's to report)
+    if not random_eval and together.shape == alone.shape and not torch.allclose(
+            together, alone, atol=1e-4, rtol=1e-3):
+        raise Fail("in eval mode one image's prediction depends on the "
+                   "other images in its batch", hint("batchnorm", 2))
+    used = ev.used([n.name for n in bns], _X(4))
+    ignored = [nw.where(n) for n in bns if not used[n.name]]
+    if ignored:
+        raise Fail(f"BatchNorm in {ignored} runs, but the logits do not "
+                   "depend on its output", hint("batchnorm", 1))
+    return f"{len(bns)} BatchNorm layer(s), running statistics in eval"
 
 
-def check_dropout(step: Step) -> None:
-    net = build(step)
+def _dropout_p(n) -> float:  # noqa: ANN001
+    if n.target in nw.BERNOULLI:
+        return 1.0  # a mask: random by construction
+    p = n.args[1] if len(n.args) > 1 else n.kwargs.get("p", 0.5)
+    train = n.args[2] if len(n.args) > 2 else n.kwargs.get("train", True)
+    return float(p) if train else 0.0
+
+
+def check_dropout(g: Grade) -> str:
+    graphs = g.need_graphs()
+    tr, ev = graphs["train"], graphs["eval"]
+    drops = [n for n in tr.ops(nw.DROPOUT | nw.BERNOULLI) if _dropout_p(n) > 0]
+    if not drops:
+        noise = tr.ops(nw.GAUSSIAN)
+        if noise:
+            raise Fail("train mode adds Gaussian noise "
+                       f"({nw.label(noise[0])}), which is not dropout",
+                       hint("dropout", 1))
+        raise Fail("no dropout with p > 0 runs in train mode",
+                   hint("dropout", 1))
+    used = tr.used([n.name for n in drops], _X(8))
+    ignored = [nw.label(n) for n in drops if not used[n.name]]
+    if ignored:
+        raise Fail(f"dropout runs ({ignored}), but the logits do not depend "
+                   "on its output", hint("dropout", 1))
     X = _X(8)
-    net.train()
-    torch.manual_seed(1)
-    a = forward(net, X)
-    torch.manual_seed(2)
-    b = forward(net, X)
-    expect(not torch.allclose(a, b), "dropout",
-           "train() mode is deterministic: no dropout is active in forward")
-    net.eval()
-    c, d = forward(net, X), forward(net, X)
-    expect(torch.equal(c, d), "dropout",
-           "eval() mode is random: dropout must switch off in eval mode "
-           "(F.dropout needs training=self.training)")
+    if torch.equal(g.logits("train", X, seed=1), g.logits("train", X, seed=2)):
+        raise Fail("train() mode is deterministic: no dropout is active",
+                   hint("dropout", 1))
+    random_eval = [nw.label(n) for n in ev.ops(nw.RANDOM | nw.DROPOUT)
+                   if n.target not in nw.DROPOUT or _dropout_p(n) > 0]
+    if random_eval or not torch.equal(g.logits("eval", X, seed=1),
+                                      g.logits("eval", X, seed=2)):
+        raise Fail(f"eval() mode is random ({random_eval}): dropout must "
+                   "switch off in eval mode", hint("dropout", 2))
+    ps = sorted({round(_dropout_p(n), 3) for n in drops})
+    return f"{len(drops)} dropout op(s), p = {', '.join(map(str, ps))}"
 
 
-def check_transitions(step: Step) -> None:
-    calls = _trace(build(step))
-    after_pool, pools = [], 0
-    for i, (_, mod, *_rest) in enumerate(calls):
-        if isinstance(mod, nn.MaxPool2d):
-            pools += 1
-            nxt = next((m for _, m, *_r in calls[i + 1:]
-                        if isinstance(m, nn.Conv2d)), None)
-            if nxt is not None and nxt.kernel_size == (1, 1):
-                after_pool.append(mod)
-    expect(pools > 0 and len(after_pool) >= 1, "transitions",
-           f"{pools} max-pool(s), {len(after_pool)} followed by a 1x1 conv: "
-           "no 1x1 transition after a pool")
+def _one_by_one(n) -> tuple[int, int] | None:  # noqa: ANN001
+    """(C_in, C_out) of a 1x1 conv, else None."""
+    if n.target not in nw.CONV or len(n.args) < 2:
+        return None
+    w = nw.val(n.args[1]) if hasattr(n.args[1], "meta") else None
+    if w is None or w.dim() != 4 or tuple(w.shape[2:]) != (1, 1):
+        return None
+    return int(w.shape[1]), int(w.shape[0])
 
 
-def check_gap(step: Step) -> None:
-    net = build(step)
-    calls = _trace(net)
-    net.eval()
-    logits = forward(net, _X(2))
-
-    def spatial(t) -> bool:  # noqa: ANN001
-        return torch.is_tensor(t) and t.dim() == 4 and t.shape[2] * t.shape[3] > 1
-
-    last = max((i for i, c in enumerate(calls) if spatial(c[3])), default=None)
-    expect(last is not None, "gap", "no layer produces a spatial map")
-    fmap = calls[last][3]                               # (B, C, H, W)
-    head_in = next((c[2] for c in calls[last + 1:]
-                    if torch.is_tensor(c[2]) and not spatial(c[2])), logits)
-    C, H, W = fmap.shape[1:]
-    flat = head_in.reshape(head_in.shape[0], -1)
-    expect(flat.shape[1] == C, "gap",
-           f"the classifier sees {flat.shape[1]} features from a "
-           f"{C}x{H}x{W} map: that is a flattened map, not one average "
-           "per channel")
-    mean = fmap.mean((2, 3))
-    expect(torch.allclose(flat, mean, atol=1e-4, rtol=1e-3), "gap",
-           f"the {C}x{H}x{W} map is reduced to 1x1 by something other than "
-           "an average (global max pooling?)")
+def _beside_pool(n) -> str | None:  # noqa: ANN001
+    """'after max_pool2d in pool1' / 'before ...' if a pool is adjacent."""
+    src = n.args[0]
+    while isinstance(src, fx.Node) and (
+            src.target in nw.PASS_THROUGH or src.target is operator.getitem):
+        if nw.is_pool(src):
+            break
+        src = src.args[0]
+    if isinstance(src, fx.Node) and nw.is_pool(src):
+        return f"after {nw.label(src)}"
+    frontier = list(n.users)
+    while frontier:
+        u = frontier.pop()
+        if nw.is_pool(u):
+            return f"before {nw.label(u)}"
+        if u.target in nw.PASS_THROUGH:
+            frontier.extend(u.users)
+    return None
 
 
-def check_output(step: Step, batch: int) -> None:
-    net = build(step)
-    net.eval()
-    out = forward(net, _X(batch))
-    expect(tuple(out.shape) == (batch, 10), "output",
-           f"batch of {batch} gave output shape {tuple(out.shape)}, "
-           f"expected ({batch}, 10)")
+def check_transitions(g: Grade) -> str:
+    ev = g.need_graphs()["eval"]
+    pools = [n for n in ev.nodes if nw.is_pool(n)]
+    ones = [(n, _one_by_one(n)) for n in ev.nodes if _one_by_one(n)]
+    mixing = [(n, c) for n, c in ones if c[0] > 1 and nw.spatial(n) > 1]
+    beside = [(n, c, _beside_pool(n)) for n, c in mixing]
+    beside = [b for b in beside if b[2]]
+    if not pools:
+        raise Fail("no pool in forward: a transition sits next to a "
+                   "MaxPool2d", hint("transitions", 2))
+    if not beside:
+        found = ([nw.where(n) for n, _ in ones] or "none")
+        raise Fail(f"{len(pools)} pool(s), and no channel-mixing 1x1 conv "
+                   f"on a map next to one (1x1 convs found: {found})",
+                   hint("transitions", 1))
+    used = ev.used([n.name for n, *_ in beside], _X(4))
+    live = [(n, c, s) for n, c, s in beside if used[n.name]]
+    if not live:
+        raise Fail(f"the 1x1 conv(s) in {[nw.where(n) for n, *_ in beside]} "
+                   "run, but the logits do not depend on them",
+                   hint("transitions", 1))
+    n, (ci, co), side = live[0]
+    return f"1x1 conv {ci}->{co} in {nw.where(n)}, {side}"
 
 
-def check_shapes(step: Step) -> None:
-    declared = _call("layer_shapes()", step.model.layer_shapes)
-    net = build(step)
-    real = {}
-    for name, _m, _X, out in _trace(net):
-        real[name.split(".")[0]] = tuple(out.shape[1:])
-    expect(isinstance(declared, dict) and declared, "shapes",
-           "layer_shapes() must return a non-empty dict")
-    for name, shape in declared.items():
-        expect(name in real, "shapes",
-               f"layer_shapes() names {name!r}, which the model does not "
-               f"run; it runs {list(real)}")
-        expect(tuple(shape) == real[name], "shapes",
-               f"layer {name!r}: you declared {tuple(shape)}, the forward "
-               f"pass gives {real[name]}")
-    missing = [n for n in real if n not in declared]
-    expect(not missing, "shapes", f"layer_shapes() leaves out {missing}")
+def check_gap(g: Grade) -> str:
+    ev = g.need_graphs()["eval"]
+    avgs = [n for n in ev.nodes if nw.is_global_average(n)]
+    if not avgs:
+        maxes = [n for n in ev.nodes if n.target in nw.MAXIMUM
+                 and n.args and nw.spatial(n.args[0]) > 1
+                 and nw.spatial(n) <= 1]
+        if maxes:
+            raise Fail(f"the map is reduced by a maximum ({nw.label(maxes[0])}"
+                       "), not an average: global max pooling",
+                       hint("gap", 2))
+        last = [n for n in ev.nodes if nw.spatial(n) > 1]
+        if last:
+            m = last[-1]
+            nxt = [u for u in m.users]
+            by = nw.label(nxt[0]) if nxt else "the output"
+            C, H, W = nw.shape(m)
+            kind = ("a conv whose kernel covers the map" if nxt and
+                    nxt[0].target in nw.CONV else "flattening it")
+            raise Fail(f"the last map ({C}x{H}x{W}, {nw.label(m)}) reaches "
+                       f"the classifier by {kind} ({by}), not by a global "
+                       "average: the classifier sees positions, not one "
+                       "average per channel", hint("gap", 1))
+        raise Fail("no global average over a spatial map in forward",
+                   hint("gap", 1))
+    X = _X(4)
+    # every path from the image to the logits must pass an average
+    logits, deltas = ev.run(X, taps=[ev.input], detach=[n.name for n in avgs])
+    if logits.requires_grad:
+        R = torch.randn(logits.shape)
+        (grad,) = torch.autograd.grad((logits * R).sum(), [deltas[ev.input]],
+                                      allow_unused=True)
+        if grad is not None and bool(grad.abs().sum() > 0):
+            raise Fail("the classifier sees more than the averages: the "
+                       "logits also depend on the image through a path that "
+                       "skips the global average (a flattened map?)",
+                       hint("gap", 2))
+    # and each average must really be over every position
+    base = g.logits("eval", X)
+    for n in avgs:
+        def keep_mean(t: torch.Tensor) -> torch.Tensor:
+            noise = torch.randn(t.shape, generator=torch.Generator()
+                                .manual_seed(5)).to(t)
+            dims = tuple(range(2, t.dim()))
+            return t + (noise - noise.mean(dims, keepdim=True)) * t.std()
+
+        src = n.args[0].name
+        with torch.no_grad():
+            moved = ev.run(X, perturb={src: keep_mean})[0]
+        if not torch.allclose(moved, base, atol=1e-3, rtol=1e-3):
+            raise Fail(f"{nw.label(n)} is not an average over all positions "
+                       "of its map: changing the map while keeping each "
+                       "channel's mean changes the logits", hint("gap", 2))
+    s = nw.shape(avgs[-1].args[0])
+    return f"{nw.label(avgs[-1])} over a {'x'.join(map(str, s))} map"
 
 
-def check_epochs(step: Step, spec: Spec) -> None:
-    recipe = _call("recipe()", step.train.recipe)
-    expect(1 <= recipe.num_epochs <= spec.max_epochs, "epochs",
-           f"recipe trains {recipe.num_epochs} epochs; {spec.step} allows "
-           f"1 to {spec.max_epochs}")
-
-
-def check_accuracy(step: Step, spec: Spec, device: torch.device,
-                   retrain: bool = False) -> float:
-    """Train (or reuse a run of this exact code), then evaluate it here."""
-    check_epochs(step, spec)
-    net = build(step)
-    found = records.load(step.run_dir)
-    fresh = (found is not None and not retrain
-             and found[0].get("code_hash") == step.code_hash())
-    if not fresh:
+def check_output(g: Grade) -> str:
+    g.need_graphs()
+    for batch in (1, 3, 64):
         try:
-            train_step(step, device, progress=False)
-        except Diverged as e:
-            raise Fail(str(e), HINTS["accuracy"]) from None
-        except NotImplementedError as e:
-            raise Fail(f"not implemented yet: {e}", HINTS["todo"]) from None
-        found = records.load(step.run_dir)
-    expect(found is not None, "accuracy", "training wrote no run record")
+            out = g.logits("eval", _X(batch))
+        except Exception as e:  # noqa: BLE001 - the graph refuses the batch
+            raise Fail(f"a batch of {batch} fails: {str(e)[:200]}",
+                       hint("output", 1)) from None
+        if tuple(out.shape) != (batch, 10):
+            raise Fail(f"a batch of {batch} gave output shape "
+                       f"{tuple(out.shape)}, expected ({batch}, 10)",
+                       hint("output", 1))
+    return "(B, 10) for B = 1, 3, 64"
+
+
+def layers(ev: nw.Graph) -> list:
+    """The layers layer_shapes() lists: convs, pools, Linears, in order."""
+    kinds = nw.CONV | nw.MAX_POOL | nw.AVG_POOL | nw.ADAPTIVE | nw.LINEAR
+    return [n for n in ev.nodes if n.target in kinds
+            or nw.is_global_average(n)]
+
+
+def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:  # noqa: ANN001
+    if not isinstance(raw, dict) or "dict" not in raw or not raw["dict"]:
+        got = raw.get("repr") if isinstance(raw, dict) else raw
+        raise Fail(f"layer_shapes() must return a non-empty dict "
+                   f"{{name: (C, H, W)}}; it returned {got}", hint("shapes"))
+    rows = []
+    for name, v in raw["dict"]:
+        items = v.get("seq") if isinstance(v, dict) else None
+        if items is None or not items or not all(
+                isinstance(i, int) for i in items):
+            shown = v.get("repr", v) if isinstance(v, dict) else v
+            raise Fail(f"entry {name!r}: expected a tuple of ints like "
+                       f"(16, 28, 28), got {shown}", hint("shapes"))
+        rows.append((name, tuple(items)))
+    return rows
+
+
+def check_shapes(g: Grade) -> str:
+    ev = g.need_graphs()["eval"]
+    e = g.result.error("layer_shapes()")
+    if e is not None:
+        msg = (f"not implemented yet: {e['message']}" if e["kind"] == "todo"
+               else f"layer_shapes() raised {e['type']}: {e['message']}"
+               f"{e['where']}")
+        raise Fail(msg, cause_hint(msg, "shapes"))
+    declared = _declared(g.result.facts.get("layer_shapes"))
+    real = layers(ev)
+    if len(declared) != len(real):
+        order = ", ".join(nw.label(n) for n in real)
+        raise Fail(f"layer_shapes() has {len(declared)} entries; your "
+                   f"forward runs {len(real)} layers (one entry each, in "
+                   f"order): {order}", hint("shapes", 2))
+    for i, ((name, want), n) in enumerate(zip(declared, real, strict=True), 1):
+        got = nw.shape(n)
+        if want != got:
+            raise Fail(f"entry {name!r} ({_ordinal(i)}): you declared {want}; "
+                       f"the {_ordinal(i)} layer of your forward "
+                       f"({nw.label(n)}) gives {got}", hint("shapes", 1))
+    return f"{len(real)} layers, all as declared"
+
+
+def check_epochs(g: Grade) -> str:
+    r = g.recipe
+    if r.num_epochs > g.spec.max_epochs:
+        raise Fail(f"recipe trains {r.num_epochs} epochs; {g.spec.step} "
+                   f"allows 1 to {g.spec.max_epochs}", hint("epochs", 1))
+    return f"{r.num_epochs} epochs"
+
+
+def check_accuracy(g: Grade) -> str:
+    """Train the exported network (or reuse this user's signed run of the
+    same code, graph and recipe), then evaluate it here."""
+    g.need_graphs()
     try:
-        net.load_state_dict(found[1], strict=True)
+        check_epochs(g)
+    except Fail:
+        raise Blocked("epochs") from None
+    recipe, out = g.recipe, run_dir(g.folder)
+    found = None if g.retrain else records.load(out, signed=True)
+    if found is not None and not (
+            found[0].get("code_hash") == code_hash(g.folder)
+            and found[0].get("graph_hash") == graph_hash(g.result.out)
+            and found[0].get("recipe") == asdict(recipe)):
+        found = None
+    if found is not None:
+        r = found[0]
+        g.say(f"{g.spec.step}: reusing the run of {r.get('finished', '?')} "
+              f"with the same code: {r.get('final_test_acc', 0):.2f}%; "
+              "--retrain to train again")
+    else:
+        try:
+            train_step(g.folder, g.device, result=g.result, on_epoch=g.say,
+                       progress=False, pass_acc=g.spec.pass_acc)
+        except Diverged as e:
+            raise Fail(str(e), hint("accuracy", 1)) from None
+        except StepError as e:
+            raise Fail(str(e), cause_hint(str(e), "accuracy")) from None
+        found = records.load(out, signed=True)
+    if found is None:
+        raise Fail("training wrote no run record", hint("accuracy"))
+    record, state = found
+    net = nw.GradedNet(g.result.out)
+    try:
+        net.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise Fail(f"the checkpoint does not fit your Net: {e}",
+        raise Fail(f"the checkpoint does not fit your network: {e}",
                    "retrain with --retrain") from None
+    from tinycnn.data import load_mnist
+    from tinycnn.engine import evaluate
+
     _, _, X_test, y_test = load_mnist()
-    _, acc = evaluate(net.to(device), X_test.to(device), y_test.to(device))
-    expect(acc >= spec.pass_acc, "accuracy",
-           f"final test accuracy {acc:.2f}% < {spec.pass_acc}% "
-           f"(evaluated by the grader on the 10,000 test images)")
-    return acc
+    net.to(g.device)
+    _, acc = evaluate(net, X_test.to(g.device), y_test.to(g.device))
+    last = ", ".join(f"{r['test_acc']:.2f}" for r in record["epochs"][-3:])
+    if acc < g.spec.pass_acc:
+        raise Fail(f"final test accuracy {acc:.2f}% < {g.spec.pass_acc}% "
+                   f"(evaluated by the grader on the 10,000 test images; "
+                   f"last epochs {last})", hint("accuracy"))
+    return (f"{acc:.2f}% (>= {g.spec.pass_acc}%); last epochs {last}")
+
+
+CHECK_FUNCS = {
+    "builds": check_builds, "params": check_params,
+    "batchnorm": check_batchnorm, "dropout": check_dropout,
+    "transitions": check_transitions, "gap": check_gap,
+    "output": check_output, "shapes": check_shapes,
+    "epochs": check_epochs, "accuracy": check_accuracy,
+}
+
+
+def grade(folder: Path, step: str, checks=None, **kw) -> dict[str, dict]:  # noqa: ANN001
+    """Every check of `step` on `folder`: {check: {status, output}}.
+
+    status is "passed", "failed" or "blocked"; the project's tests and the
+    lessons' generator use this; learners use pytest checks/iN.
+    """
+    g = Grade(Path(folder).resolve(), STEPS[step], **kw)
+    try:
+        return run_checks(g, checks)
+    finally:
+        g.close()
+
+
+def run_checks(g: Grade, checks=None) -> dict[str, dict]:  # noqa: ANN001
+    rows = {}
+    for check in checks or g.spec.checks:
+        t0 = time.perf_counter()
+        try:
+            rows[check] = {"status": "passed", "output": g.check(check)}
+        except Fail as e:
+            rows[check] = {"status": "failed", "output": e.message,
+                           "hint": e.hint}
+        except Blocked as e:
+            rows[check] = {"status": "blocked", "output": str(e)}
+        rows[check]["seconds"] = round(time.perf_counter() - t0, 2)
+    return rows
+
+
+def make_tests(step: str) -> dict:
+    """checks/iN/test_iN.py's test functions, one per check of the step."""
+    import pytest
+
+    spec, tests = STEPS[step], {}
+    for check in spec.checks:
+        def test(graded: Grade, check: str = check) -> None:
+            try:
+                graded.details[check] = graded.check(check)
+            except Blocked as e:
+                pytest.skip(str(e))
+
+        test.__name__ = test.__qualname__ = f"test_{check}"
+        test.__doc__ = title(check, spec)
+        if check == "accuracy":
+            test = pytest.mark.slow(test)
+        tests[f"test_{check}"] = test
+    return tests

@@ -2,13 +2,21 @@
 
 A record is a folder: `model.pt` (a state_dict), `curves.png` and, written
 last, `record.json`. Only a folder with `record.json` counts as a record.
+The trainer signs each record (an HMAC over the record and the weights,
+with a key kept in this user's cache folder, never in the repo), and the
+grader reuses only signed records: a copied checkpoint, or a record.json
+edited by hand, is retrained.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
+import os
 import pickle
+import secrets
 from pathlib import Path
 
 import torch
@@ -24,27 +32,62 @@ def invalidate(out: Path) -> None:
     (Path(out) / RECORD).unlink(missing_ok=True)
 
 
+def _key() -> bytes | None:
+    """This user's signing key, made on first use; None if unwritable."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    path = Path(base) / "tinycnn" / "record.key"
+    try:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, secrets.token_hex(32).encode())
+            path.chmod(0o600)
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def signature(record: dict, weights: bytes) -> str | None:
+    key = _key()
+    if key is None:
+        return None
+    body = {k: v for k, v in record.items() if k != "signature"}
+    msg = json.dumps(body, sort_keys=True).encode() + hashlib.sha256(
+        weights).digest()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
 def save(out: Path, record: dict, model: nn.Module) -> None:
     out = Path(out)
     buf = io.BytesIO()
     state = {k: v.detach().cpu().contiguous() for k, v in
              model.state_dict().items()}
     torch.save(state, buf)
-    write_atomic(out / WEIGHTS, buf.getvalue())
+    weights = buf.getvalue()
+    record = {**record, "signature": signature(record, weights)}
+    write_atomic(out / WEIGHTS, weights)
     write_atomic(out / CURVES, plot_curves(record))
     write_atomic(out / RECORD, json.dumps(record, indent=1).encode())
 
 
-def load(out: Path) -> tuple[dict, dict] | None:
-    """(record, state_dict), or None when there is no complete record."""
+def load(out: Path, signed: bool = False) -> tuple[dict, dict] | None:
+    """(record, state_dict), or None when there is no complete record (or,
+    with `signed`, none that this user's trainer signed)."""
     out = Path(out)
     try:
         record = json.loads((out / RECORD).read_text())
-        state = torch.load(out / WEIGHTS, map_location="cpu",
+        weights = (out / WEIGHTS).read_bytes()
+        state = torch.load(io.BytesIO(weights), map_location="cpu",
                            weights_only=True)
     except (OSError, ValueError, RuntimeError, EOFError,
             pickle.UnpicklingError):
         return None
+    if not isinstance(record, dict) or not isinstance(state, dict):
+        return None
+    if signed:
+        want = signature(record, weights)
+        if want is None or not hmac.compare_digest(
+                str(record.get("signature")), want):
+            return None
     return record, state
 
 
@@ -63,7 +106,7 @@ def plot_curves(record: dict) -> bytes:
         ax2.plot(x, [r[f"{split}_acc"] for r in rows], "o-", label=split)
     ax1.set(xlabel="epoch", ylabel="loss", yscale="log")
     ax2.set(xlabel="epoch", ylabel="accuracy (%)")
-    ax2.axhline(99.4, color="gray", ls="--", lw=1)
+    ax2.axhline(record.get("pass_acc", 99.4), color="gray", ls="--", lw=1)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend()

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import torch
 
-from tinycnn import records
+from tinycnn import probe, records
 from tinycnn.data import load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
@@ -35,7 +35,7 @@ class Step:
 
     @property
     def run_dir(self) -> Path:  # runs/steps/i3, runs/solutions/i3, ...
-        return runs_root() / self.path.parent.name / self.path.name
+        return run_dir(self.path)
 
     def code_hash(self) -> str:
         return code_hash(self.path)
@@ -44,6 +44,12 @@ class Step:
 def runs_root() -> Path:
     """Where run records go: $TINYCNN_RUNS, else runs/ in the repo."""
     return Path(os.environ.get("TINYCNN_RUNS", ROOT / "runs"))
+
+
+def run_dir(folder: Path) -> Path:
+    """runs/steps/i3 for steps/i3, runs/solutions/i3 for solutions/i3."""
+    folder = Path(folder)
+    return runs_root() / folder.parent.name / folder.name
 
 
 def code_hash(folder: Path) -> str:
@@ -74,46 +80,129 @@ def load_step(folder: str | Path) -> Step:
                 _import(folder / "train.py", tag))
 
 
-def train_step(step: Step, device: torch.device, seed: int | None = None,
+class StepError(Exception):
+    """The step cannot be trained; the message says why and what to do."""
+
+
+def probe_error(result: probe.Result) -> str | None:
+    """Why a probe leaves nothing to train, in one line; None if it does."""
+    if result.ended:
+        phase = result.facts.get("phase") or "starting"
+        return f"your code {result.ended} during {phase}"
+    for phase in ("import model.py", "Net()", "Net().to(channels_last)",
+                  "forward (train mode)",
+                  "forward (eval mode)", "torch.export (train mode)",
+                  "torch.export (eval mode)"):
+        e = result.error(phase)
+        if e is not None:
+            if e["kind"] == "todo":
+                return f"not implemented yet: {e['message']}"
+            return f"{phase} raised {e['type']}: {e['message']}{e['where']}"
+    return None if result.has_graphs else "the probe left no network"
+
+
+def read_recipe(result: probe.Result) -> Recipe:
+    """The recipe the probe read (once), checked; StepError if unusable."""
+    e = result.error("import train.py") or result.error("recipe()")
+    if e is not None:
+        if e["kind"] == "todo":
+            raise StepError(f"not implemented yet: {e['message']}")
+        raise StepError(f"recipe() raised {e['type']}: {e['message']}"
+                        f"{e['where']}")
+    got = result.facts.get("recipe")
+    if not got:
+        raise StepError("recipe() was not read (see the builds check)")
+    if got.get("type") != "Recipe":
+        raise StepError(f"recipe() returned a {got.get('type')} "
+                        f"({got.get('repr', '')}), not a tinycnn Recipe")
+    try:
+        return Recipe.from_fields(got["fields"])
+    except (ValueError, TypeError) as e:
+        raise StepError(str(e)) from None
+
+
+def graph_hash(folder: Path) -> str:
+    """sha256 of the traced network's code in both modes."""
+    from tinycnn.network import load
+
+    h = hashlib.sha256()
+    for mode, g in load(folder).items():
+        h.update(mode.encode() + g.gm.code.encode())
+    return h.hexdigest()
+
+
+def train_step(folder: Path, device: torch.device, seed: int | None = None,
                out: Path | None = None, progress: bool = True,
-               num_epochs: int | None = None) -> dict:
-    """Train the step's Net by its recipe; write and return the run record."""
-    recipe: Recipe = step.train.recipe()
+               result: probe.Result | None = None,
+               on_epoch=None, pass_acc: float | None = None) -> dict:  # noqa: ANN001
+    """Train the network of the step in `folder`, as the grader does.
+
+    The learner's code runs only in the probe's child process; what trains
+    here is the network it exported, by the recipe it read once. Writes a
+    signed run record and returns it; StepError when there is nothing to
+    train.
+    """
+    from tinycnn.network import GradedNet, weights
+
+    folder = Path(folder).resolve()
+    result = result or probe.run(folder)
+    problem = probe_error(result)
+    if problem:
+        raise StepError(problem)
+    recipe = read_recipe(result)
     if seed is not None:
         recipe.seed = seed
-    if num_epochs is not None:
-        recipe.num_epochs = num_epochs
-    out = out or step.run_dir
+    out = Path(out or run_dir(folder))
     records.invalidate(out)  # an interrupted run must leave nothing to reuse
     torch.manual_seed(recipe.seed)
-    model = step.model.Net()
-    params = sum(p.numel() for p in model.parameters())
-    print(f"{step.name}: {params:,} parameters, {recipe.num_epochs} epochs "
-          f"on {describe(device)}", flush=True)
+    model = GradedNet(result.out)
+    from tinycnn.network import load
+
+    params = sum(weights(load(result.out)).values())
+    say = on_epoch or _print
+    say(f"{folder.name}: {params:,} parameters, {recipe.num_epochs} epochs "
+        f"on {describe(device)}")
 
     def log(row: dict) -> None:
-        print(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
-              f"  acc {row['train_acc']:.2f}%  |  test loss "
-              f"{row['test_loss']:.4f}  acc {row['test_acc']:.2f}%"
-              f"  |  {row['seconds']:.1f}s", flush=True)
+        say(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
+            f"  acc {row['train_acc']:.2f}%  |  test loss "
+            f"{row['test_loss']:.4f}  acc {row['test_acc']:.2f}%"
+            f"  |  {row['seconds']:.1f}s")
+
+    def estimate(seconds: float) -> None:
+        say(f"{folder.name}: {recipe.num_epochs} epochs, about "
+            f"{_duration(seconds)} on this machine (from the first batches)")
 
     t0 = time.perf_counter()
     history = fit(model, recipe, load_mnist(), device, on_epoch=log,
-                  progress=progress)
+                  progress=progress, on_estimate=estimate)
     record = {
-        "step": step.name,
-        "impl": step.path.parent.name,
-        "code_hash": step.code_hash(),
+        "step": folder.name,
+        "impl": folder.parent.name,
+        "code_hash": code_hash(folder),
+        "graph_hash": graph_hash(result.out),
         "params": params,
         "recipe": asdict(recipe),
         "device": describe(device),
         "torch": torch.__version__,
         "wall_s": round(time.perf_counter() - t0, 1),
+        "finished": time.strftime("%Y-%m-%d %H:%M"),
         "final_test_acc": history[-1]["test_acc"],
         "epochs": history,
     }
+    if pass_acc is not None:
+        record["pass_acc"] = pass_acc
     records.save(out, record, model)
     return record
+
+
+def _duration(seconds: float) -> str:
+    return (f"{seconds:.0f} s" if seconds < 90 else
+            f"{seconds / 60:.0f} min")
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def main(train_file: str, argv: list[str] | None = None) -> None:
@@ -124,12 +213,12 @@ def main(train_file: str, argv: list[str] | None = None) -> None:
     p.add_argument("--no-progress", action="store_true",
                    help="one line per epoch, no progress bar")
     args = p.parse_args(argv)
+    folder = Path(train_file).resolve().parent
     try:
         device = pick_device(args.device)
-        step = load_step(Path(train_file).parent)
-        record = train_step(step, device, args.seed,
+        record = train_step(folder, device, args.seed,
                             progress=not args.no_progress)
-    except (ValueError, NotImplementedError, Diverged) as e:
+    except (ValueError, StepError, Diverged) as e:
         sys.exit(f"error: {e}")
     print(f"final test accuracy {record['final_test_acc']:.2f}%; "
-          f"record in {os.path.relpath(step.run_dir)}/")
+          f"record in {os.path.relpath(run_dir(folder))}/")

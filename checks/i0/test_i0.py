@@ -1,42 +1,6 @@
-"""Grader for step i0: the baseline, < 20K parameters, >= 98.0% in 1 epoch."""
+"""Grader for step i0: one test per check that tinycnn/course.py lists for
+i0; the rules are in course.CHECKS and in the lesson."""
 
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from tinycnn.grading import make_tests
 
-from tinycnn import grading as g
-
-SPEC = g.SPECS["i0"]
-
-
-def test_builds(step):
-    """Net() builds and runs a forward pass"""
-    g.check_builds(step)
-
-
-def test_params(step):
-    """fewer than 20,000 parameters"""
-    g.check_params(step, SPEC)
-
-
-@settings(max_examples=8, deadline=None)
-@given(batch=st.integers(1, 64))
-def test_output_shape(step, batch):
-    """output is (B, 10) for any batch size"""
-    g.check_output(step, batch)
-
-
-def test_shape_table(step):
-    """declared layer_shapes() match the forward pass"""
-    g.check_shapes(step)
-
-
-def test_epochs(step):
-    """recipe stays within 1 epoch"""
-    g.check_epochs(step, SPEC)
-
-
-@pytest.mark.slow
-def test_accuracy(step, device, retrain):
-    """final test accuracy >= 98.0%"""
-    g.check_accuracy(step, SPEC, device, retrain)
+globals().update(make_tests("i0"))

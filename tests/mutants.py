@@ -1,0 +1,527 @@
+"""A library of models and the verdict each check must give them.
+
+Classes: "legit" designs the graders must pass (the reference, designs
+students commonly write for this assignment, functional code); "wrong"
+designs that must fail a named check; "tamper" code that tries to change
+a verdict; "fault" code that hangs, exits, raises or computes NaN.
+Each mutant is graded on the structure checks of its step; every check
+not named in `expect` must pass. The bases are written for this project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+I3 = (ROOT / "solutions/i3/model.py").read_text()
+I2 = (ROOT / "solutions/i2/model.py").read_text()
+I0 = (ROOT / "solutions/i0/model.py").read_text()
+TRAIN = (ROOT / "solutions/i3/train.py").read_text()
+TRAIN12 = TRAIN.replace("num_epochs=15", "num_epochs=12")
+TRAIN1 = TRAIN.replace("num_epochs=15", "num_epochs=1")
+
+HEAD = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+
+# An unpadded ERA-style net: ReLU before BN, a 1x1 transition *before* the
+# pool, and a 1x1 conv -> GAP -> log_softmax head.
+ERA = HEAD + '''
+def cbr(c_in, c_out, k=3, pad=0, p=0.05):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=pad, bias=False),
+                         nn.ReLU(), nn.BatchNorm2d(c_out), nn.Dropout(p))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block1 = nn.Sequential(cbr(1, 8), cbr(8, 16))
+        self.trans = nn.Sequential(nn.Conv2d(16, 8, 1, bias=False))
+        self.pool = nn.MaxPool2d(2, 2)
+        self.block2 = nn.Sequential(cbr(8, 12), cbr(12, 16), cbr(16, 16),
+                                    cbr(16, 16, pad=1))
+        self.head = nn.Conv2d(16, 10, 1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        x = self.block1(x)
+        x = self.pool(self.trans(x))
+        x = self.block2(x)
+        x = self.gap(self.head(x))
+        x = x.view(-1, 10)
+        return F.log_softmax(x, dim=-1)
+
+
+def layer_shapes():
+    return {"c1": (8, 26, 26), "c2": (16, 24, 24), "trans": (8, 24, 24),
+            "pool": (8, 12, 12), "c3": (12, 10, 10), "c4": (16, 8, 8),
+            "c5": (16, 6, 6), "c6": (16, 6, 6), "head": (10, 6, 6),
+            "gap": (10, 1, 1)}
+'''
+
+# Functional code: F.batch_norm with its own parameters, F.max_pool2d,
+# F.dropout2d, a mean over H x W and an F.linear head.
+FUNC = HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.g1 = nn.Parameter(torch.ones(16))
+        self.b1 = nn.Parameter(torch.zeros(16))
+        self.register_buffer("m1", torch.zeros(16))
+        self.register_buffer("v1", torch.ones(16))
+        self.c2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+        self.n2 = nn.BatchNorm2d(16)
+        self.t1 = nn.Conv2d(16, 12, 1)
+        self.c3 = nn.Conv2d(12, 24, 3, padding=1, bias=False)
+        self.n3 = nn.BatchNorm2d(24)
+        self.c4 = nn.Conv2d(24, 24, 3, bias=False)
+        self.n4 = nn.BatchNorm2d(24)
+        self.w = nn.Parameter(torch.randn(10, 24) * 0.1)
+        self.b = nn.Parameter(torch.zeros(10))
+
+    def forward(self, x):
+        x = F.relu(F.batch_norm(self.c1(x), self.m1, self.v1, self.g1,
+                                self.b1, self.training))
+        x = F.relu(self.n2(self.c2(x)))
+        x = F.max_pool2d(x, 2)
+        x = F.relu(self.t1(x))
+        x = F.dropout2d(F.relu(self.n3(self.c3(x))), 0.05, self.training)
+        x = F.max_pool2d(x, 2)
+        x = F.relu(self.n4(self.c4(x)))
+        x = x.mean((2, 3))
+        return F.linear(x, self.w, self.b)
+
+
+def layer_shapes():
+    return {"c1": (16, 28, 28), "c2": (16, 28, 28), "p1": (16, 14, 14),
+            "t1": (12, 14, 14), "c3": (24, 14, 14), "p2": (24, 7, 7),
+            "c4": (24, 5, 5), "gap": (24,), "fc": (10,)}
+'''
+
+# One nn.Sequential for the whole network; the table still lists each layer.
+SEQ = HEAD + '''
+def cb(c_in, c_out, k=3):
+    return [nn.Conv2d(c_in, c_out, k, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU()]
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            *cb(1, 10), *cb(10, 16), nn.MaxPool2d(2), *cb(16, 10, 1),
+            *cb(10, 16), nn.Dropout(0.05), *cb(16, 16), nn.Dropout(0.05),
+            *cb(16, 16), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(16, 10))
+
+    def forward(self, x):
+        return self.features(x)
+
+
+def layer_shapes():
+    return {"c1": (10, 26, 26), "c2": (16, 24, 24), "pool": (16, 12, 12),
+            "t": (10, 12, 12), "c3": (16, 10, 10), "c4": (16, 8, 8),
+            "c5": (16, 6, 6), "gap": (16, 1, 1), "fc": (10,)}
+'''
+
+FWD = "        X = self.gap(X)            # (B, 16, 1, 1)\n"
+RET = "        return self.head(X).flatten(1)  # (B, 10)\n"
+
+
+def edit(src: str, *pairs: tuple[str, str]) -> str:
+    for old, new in pairs:
+        if old not in src:
+            raise ValueError(f"stale edit: {old!r}")
+        src = src.replace(old, new)
+    return src
+
+
+@dataclass
+class Mutant:
+    name: str
+    kind: str                       # legit, wrong, tamper, fault
+    model: str                      # model.py
+    expect: dict[str, str] = field(default_factory=dict)  # check: status
+    says: dict[str, str] = field(default_factory=dict)    # check: regex
+    step: str = "i3"
+    train: str = TRAIN
+
+
+M = Mutant
+PATCH = "import tinycnn.grading as g\n"
+BIG = '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(1, 64, 3, padding=1)
+        self.bn = nn.BatchNorm2d(64)
+        self.fc = nn.Linear(64 * 28 * 28, 10)
+
+    def forward(self, x):
+        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
+        return self.fc(x.flatten(1))
+'''
+SHAPES_BIG = '\n\ndef layer_shapes():\n    return {"c": (64, 28, 28), "fc": (10,)}\n'
+BLOCKED = {c: "blocked" for c in ("params", "batchnorm", "dropout", "gap",
+                                  "output", "shapes")}
+
+MUTANTS = [
+    # ---------------------------------------------------------- legit
+    M("reference i3", "legit", I3),
+    M("ERA style: 1x1 before the pool, 1x1 -> GAP -> log_softmax", "legit",
+      ERA),
+    M("functional: F.batch_norm, F.max_pool2d, mean, F.linear", "legit",
+      FUNC),
+    M("one nn.Sequential, every layer in the table", "legit", SEQ),
+    M("log_softmax after the head", "legit",
+      edit(I3, (RET, "        return F.log_softmax(self.head(X).flatten(1),"
+                     " dim=1)\n"), ("from torch import nn\n",
+                                    "from torch import nn\nimport "
+                                    "torch.nn.functional as F\n"))),
+    M("F.relu between the last block and the average", "legit",
+      edit(I3, (FWD, "        X = self.gap(torch.relu(X))\n"))),
+    M("a residual add inside a stage", "legit",
+      edit(I3, ("        X = self.conv4(X)          # (B, 28, 14, 14)\n",
+                "        X = X + self.conv4(X)\n"))),
+    M("nn.LazyConv2d", "legit",
+      edit(I3, ("        self.conv1 = block(1, 16, p_drop)\n",
+                "        self.conv1 = block(1, 16, p_drop)\n"
+                "        self.conv1[0] = nn.LazyConv2d(16, 3, padding=1, "
+                "bias=False)\n"))),
+    M("MaxPool2d(return_indices=True)", "legit",
+      edit(I3, ("self.pool1 = nn.MaxPool2d(2)",
+                "self.pool1 = nn.MaxPool2d(2, return_indices=True)"),
+           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+            "        X, _ = self.pool1(X)\n"))),
+    M("mean over the flattened map", "legit",
+      edit(I3, (FWD, "        X = X.flatten(2).mean(-1)[:, :, None, None]\n"),
+           ('"gap": (16, 1, 1)', '"gap": (16,)'))),
+    M("global sum pooling", "legit",
+      edit(I3, (FWD, "        X = X.sum((2, 3), keepdim=True)\n"))),
+    M("AvgPool2d(7) over a 7x7 map", "legit",
+      edit(I3, ("self.gap = nn.AdaptiveAvgPool2d(1)",
+                "self.gap = nn.AvgPool2d(7)"))),
+    M("GAP, dropout, then Linear(C, 10)", "legit",
+      edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                "self.head = nn.Linear(16, 10)"),
+           (RET, "        X = nn.functional.dropout(X.flatten(1), 0.1, "
+                 "self.training)\n        return self.head(X)\n"),
+           ('"head": (10, 1, 1)', '"head": (10,)'))),
+    M("element-wise nn.Dropout", "legit",
+      edit(I3, ("        nn.Dropout2d(p_drop),", "        nn.Dropout(p_drop),"))),
+    M("functional F.dropout only", "legit",
+      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+           (RET, "        X = nn.functional.dropout(X, 0.1, self.training)\n"
+                 + RET))),
+    M("a Bernoulli mask as dropout", "legit",
+      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+           (FWD, "        if self.training:\n            X = X * torch."
+                 "bernoulli(torch.full_like(X, 0.9)) / 0.9\n" + FWD))),
+    M("ReLU(inplace=True) and GELU", "legit",
+      edit(I3, ("        nn.ReLU(),\n        nn.Dropout2d",
+                "        nn.GELU(),\n        nn.Dropout2d"),
+           ("        nn.ReLU(),\n    )", "        nn.ReLU(inplace=True),\n    )"))),
+    M("conv bias kept before BatchNorm", "legit",
+      edit(I3, ("nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)",
+                "nn.Conv2d(c_in, c_out, 3, padding=1)"))),
+    M("depthwise-separable conv4", "legit",
+      edit(I3, ("        self.conv4 = block(28, 28, p_drop)\n",
+                "        self.conv4 = block(28, 28, p_drop)\n"
+                "        self.conv4[0] = nn.Sequential(nn.Conv2d(28, 28, 3, "
+                "padding=1, groups=28), nn.Conv2d(28, 28, 1))\n"),
+           ('"conv4": (28, 14, 14),',
+            '"conv4_dw": (28, 14, 14),\n        "conv4_pw": (28, 14, 14),'))),
+    M("dilated conv5", "legit",
+      edit(I3, ("        self.conv5 = block(28, 16, p_drop)\n",
+                "        self.conv5 = block(28, 16, p_drop)\n"
+                "        self.conv5[0] = nn.Conv2d(28, 16, 3, padding=2, "
+                "dilation=2, bias=False)\n"))),
+    M("blocks in an nn.ModuleList loop", "legit", edit(
+        I3, ("        X = self.conv1(X)          # (B, 16, 28, 28)\n"
+             "        X = self.conv2(X)          # (B, 16, 28, 28)\n",
+             "        for layer in nn.ModuleList([self.conv1, self.conv2]):\n"
+             "            X = layer(X)\n"))),
+    M("Gaussian noise besides real dropout", "legit",
+      edit(I3, (FWD, "        if self.training:\n            X = X + 0.01 * "
+                     "torch.randn_like(X)\n" + FWD))),
+    M("i0 reference", "legit", I0, step="i0", train=TRAIN1),
+    M("i0 with reshape(B, -1)", "legit",
+      edit(I0, ("self.fc(X.flatten(1))", "self.fc(X.reshape(X.size(0), -1))")),
+      step="i0", train=TRAIN1),
+    M("i2 reference", "legit", I2, step="i2", train=TRAIN12),
+    M("i2: transition before the pool (ERA)", "legit",
+      edit(ERA, ("cbr(16, 16, pad=1))", "cbr(16, 16, pad=1), cbr(16, 16))"),
+           ("x = self.gap(self.head(x))",
+            "x = self.gap(self.head(F.max_pool2d(x, 2)))"),
+           ('"c6": (16, 6, 6), "head": (10, 6, 6)',
+            '"c6": (16, 6, 6), "c7": (16, 4, 4), "p": (16, 2, 2), '
+            '"head": (10, 2, 2)')), step="i2", train=TRAIN12),
+    M("i2: F.max_pool2d then a 1x1 conv", "legit", FUNC, step="i2",
+      train=TRAIN12),
+    M("i2: transition after the pool, with BN and ReLU between", "legit",
+      edit(I2, ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+                "        X = torch.relu(self.pool1(X))\n")),
+      step="i2", train=TRAIN12),
+    # ---------------------------------------------------------- wrong
+    M("no BatchNorm", "wrong",
+      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
+                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
+           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
+            "        nn.ReLU(),\n    )")),
+      {"batchnorm": "failed"}, {"batchnorm": "no BatchNorm runs"}),
+    M("BatchNorm defined, never called", "wrong",
+      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
+                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
+           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
+            "        nn.ReLU(),\n    )"),
+           ("        self.pool1 = nn.MaxPool2d(2)\n",
+            "        self.pool1 = nn.MaxPool2d(2)\n"
+            "        self.bn = nn.BatchNorm2d(16)\n")),
+      {"batchnorm": "failed"}),
+    M("BatchNorm called, output thrown away", "wrong",
+      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
+                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
+           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
+            "        nn.ReLU(),\n    )"),
+           ("        self.pool1 = nn.MaxPool2d(2)\n",
+            "        self.pool1 = nn.MaxPool2d(2)\n"
+            "        self.bn = nn.BatchNorm2d(16)\n"),
+           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+            "        X = self.pool1(X)\n        _ = self.bn(X)\n")),
+      {"batchnorm": "failed"}),
+    M("BatchNorm multiplied by zero", "wrong",
+      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
+                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
+           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
+            "        nn.ReLU(),\n    )"),
+           ("        self.pool1 = nn.MaxPool2d(2)\n",
+            "        self.pool1 = nn.MaxPool2d(2)\n"
+            "        self.bn = nn.BatchNorm2d(16)\n"),
+           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+            "        X = self.pool1(X)\n        X = X + 0 * self.bn(X)\n")),
+      {"batchnorm": "failed"}, {"batchnorm": "do not depend"}),
+    M("BatchNorm on batch statistics in eval", "wrong",
+      edit(FUNC, ("self.b1, self.training)", "self.b1, True)")),
+      {"batchnorm": "failed"}, {"batchnorm": "batch's own statistics"}),
+    M("BatchNorm without running statistics", "wrong",
+      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
+                "        nn.BatchNorm2d(c_out, track_running_stats=False),\n"
+                "        nn.ReLU(),\n    )")),
+      {"batchnorm": "failed"}),
+    M("eval output depends on the batch (centering by batch mean)", "wrong",
+      edit(I3, (FWD, "        X = X - X.mean(0, keepdim=True)\n" + FWD)),
+      {"batchnorm": "failed"}, {"batchnorm": "depends on the other images"}),
+    M("no dropout (p = 0)", "wrong",
+      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None")),
+      {"dropout": "failed"}, {"dropout": "no dropout"}),
+    M("Gaussian noise instead of dropout", "wrong",
+      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+           (FWD, "        if self.training:\n            X = X + 0.1 * "
+                 "torch.randn_like(X)\n" + FWD)),
+      {"dropout": "failed"}, {"dropout": "Gaussian"}),
+    M("dropout left on in eval (F.dropout without training)", "wrong",
+      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+           (FWD, "        X = nn.functional.dropout(X, 0.1)\n" + FWD)),
+      {"dropout": "failed"}, {"dropout": "eval"}),
+    M("dropout output thrown away", "wrong",
+      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+           (FWD, "        _ = nn.functional.dropout(X, 0.1, self.training)\n"
+                 + FWD)),
+      {"dropout": "failed"}),
+    M("linear head over the flattened 7x7 map", "wrong",
+      edit(I3, ("block(28, 16, p_drop)", "block(28, 8, p_drop)"),
+           ("        self.gap = nn.AdaptiveAvgPool2d(1)\n"
+            "        self.head = nn.Conv2d(16, 10, 1)",
+            "        self.fc = nn.Linear(8 * 7 * 7, 10)"),
+           (FWD + RET, "        return self.fc(X.flatten(1))\n"),
+           ('"conv5": (16, 7, 7),\n        "gap": (16, 1, 1),\n'
+            '        "head": (10, 1, 1),', '"conv5": (8, 7, 7),\n'
+            '        "fc": (10,),')),
+      {"gap": "failed"}, {"gap": "flattening"}),
+    M("global max pooling", "wrong",
+      edit(I3, ("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)")),
+      {"gap": "failed"}, {"gap": "maximum"}),
+    M("classifier sees the average and the flattened map", "wrong",
+      edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                "self.head = nn.Linear(16 + 4 * 49, 10)"),
+           (FWD + RET, "        X = torch.cat([self.gap(X).flatten(1), "
+                       "X[:, :4].flatten(1)], 1)\n"
+                       "        return self.head(X)\n"),
+           ('"head": (10, 1, 1)', '"head": (10,)')),
+      {"gap": "failed"}, {"gap": "skips the global average"}),
+    M("a partial average (2x2) then flatten", "wrong",
+      edit(I3, ("self.gap = nn.AdaptiveAvgPool2d(1)",
+                "self.gap = nn.AvgPool2d(2)"),
+           ("self.head = nn.Conv2d(16, 10, 1)",
+            "self.head = nn.Linear(16 * 9, 10)"),
+           (RET, "        return self.head(X.flatten(1))\n"),
+           ('"gap": (16, 1, 1),\n        "head": (10, 1, 1)',
+            '"gap": (16, 3, 3),\n        "head": (10,)')),
+      {"gap": "failed"}),
+    M("a 7x7 conv reduces the map to 1x1", "wrong",
+      edit(I3, ("self.gap = nn.AdaptiveAvgPool2d(1)",
+                "self.gap = nn.Conv2d(16, 16, 7, groups=16)")),
+      {"gap": "failed"}, {"gap": "kernel covers the map"}),
+    M("20,001 parameters", "wrong",
+      edit(I3, ("        self.pool1 = nn.MaxPool2d(2)\n",
+                "        self.pool1 = nn.MaxPool2d(2)\n        self.extra = "
+                "nn.Parameter(torch.zeros(20_001 - 17_154))\n")),
+      {"params": "failed"}, {"params": "20,001 parameters"}),
+    M("weights hidden in a buffer", "wrong",
+      edit(I3, ("        self.pool1 = nn.MaxPool2d(2)\n",
+                "        self.pool1 = nn.MaxPool2d(2)\n        self."
+                "register_buffer('w', torch.randn(16, 16, 5, 5))\n"),
+           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+            "        X = self.pool1(X + nn.functional.conv2d(X, self.w, "
+            "padding=2))\n"),
+           ('"conv2": (16, 28, 28),', '"conv2": (16, 28, 28), "w": (16, 28, 28),')),
+      {"params": "failed"}, {"params": "buffers or constants"}),
+    M("weights in a plain tensor attribute", "wrong",
+      edit(I3, ("        self.pool1 = nn.MaxPool2d(2)\n",
+                "        self.pool1 = nn.MaxPool2d(2)\n"
+                "        self.w = torch.randn(16, 16, 5, 5)\n"),
+           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+            "        X = self.pool1(X + nn.functional.conv2d(X, self.w, "
+            "padding=2))\n"),
+           ('"conv2": (16, 28, 28),', '"conv2": (16, 28, 28), "w": (16, 28, 28),')),
+      {"params": "failed"}),
+    M("parameters() overridden to hide a big Linear", "wrong",
+      HEAD + BIG + "    def parameters(self, recurse=True):\n"
+      "        return iter([])\n" + SHAPES_BIG,
+      {"params": "failed", "gap": "failed"}),
+    M("wrong shape table entry", "wrong",
+      edit(I3, ('"trans1": (12, 14, 14)', '"trans1": (12, 7, 7)')),
+      {"shapes": "failed"}, {"shapes": "trans1"}),
+    M("shape table of two Sequential rows", "wrong",
+      edit(SEQ, (SEQ[SEQ.index("def layer_shapes"):],
+                 'def layer_shapes():\n    return {"features": (10,)}\n')),
+      {"shapes": "failed"}, {"shapes": "1 entries; your forward runs 9"}),
+    M("shape table with an int", "wrong",
+      edit(I3, ('"conv1": (16, 28, 28)', '"conv1": 16')),
+      {"shapes": "failed"}, {"shapes": "tuple of ints"}),
+    M("shape table missing an entry", "wrong",
+      edit(I3, ('        "pool2": (28, 7, 7),\n', "")),
+      {"shapes": "failed"}),
+    M("layer_shapes() returns a list", "wrong",
+      edit(I3, ("    return {\n        \"conv1\"", "    return [{\n        \"conv1\""),
+           ('        "head": (10, 1, 1),\n    }',
+            '        "head": (10, 1, 1),\n    }]')),
+      {"shapes": "failed"}, {"shapes": "non-empty dict"}),
+    M("output of 9 classes", "wrong",
+      edit(I3, ("nn.Conv2d(16, 10, 1)", "nn.Conv2d(16, 9, 1)"),
+           ('"head": (10, 1, 1)', '"head": (9, 1, 1)')),
+      {"output": "failed"}),
+    M("squeeze() breaks a batch of one", "wrong",
+      edit(I3, (RET, "        return self.head(X).squeeze()\n")),
+      {"output": "failed"}, {"output": "batch of 1"}),
+    M("i1 network handed in as i2: no transition", "wrong",
+      (ROOT / "solutions/i1/model.py").read_text(),
+      {"transitions": "failed", "params": "failed"}, step="i2",
+      train=TRAIN12),
+    M("i2: the only 1x1 conv is a classifier after the GAP", "wrong",
+      edit(I3, ("        self.trans1 = transition(16, 12)\n", ""),
+           ("        X = self.trans1(X)         # (B, 12, 14, 14)\n", ""),
+           ("block(12, 28, p_drop)", "block(16, 28, p_drop)"),
+           ('        "trans1": (12, 14, 14),\n', "")),
+      {"transitions": "failed"}, step="i2", train=TRAIN12),
+    M("i2: 1x1 conv called, output thrown away", "wrong",
+      edit(I2, ("        X = self.trans1(X)         # (B, 12, 14, 14)\n",
+                "        _ = self.trans1(X)\n"),
+           ("        X = self.trans2(X)         # (B, 20, 7, 7)\n",
+            "        _ = self.trans2(X)\n"),
+           ("block(12, 20, p_drop)", "block(16, 20, p_drop)"),
+           ("nn.Linear(20 * 7 * 7, 10)", "nn.Linear(24 * 7 * 7, 10)")),
+      {"transitions": "failed", "batchnorm": "failed", "params": "failed"},
+      step="i2",
+      train=TRAIN12),
+    M("i3 network handed in as i4", "wrong", I3, {"params": "failed"},
+      step="i4"),
+    M("recipe: 21 epochs", "wrong", I3, {"epochs": "failed"},
+      {"epochs": "21 epochs"}, train=TRAIN.replace("num_epochs=15",
+                                                    "num_epochs=21")),
+    M("recipe: 15.5 epochs", "wrong", I3, {"epochs": "failed"},
+      {"epochs": "must be int"},
+      train=TRAIN.replace("num_epochs=15", "num_epochs=15.5")),
+    M("recipe() returns a dict", "wrong", I3, {"epochs": "failed"},
+      {"epochs": "not a tinycnn Recipe"},
+      train="def recipe():\n    return {'num_epochs': 15}\n"),
+    M("recipe() returns another object", "wrong", I3, {"epochs": "failed"},
+      train="from types import SimpleNamespace\n\n\ndef recipe():\n"
+            "    return SimpleNamespace(num_epochs=15)\n"),
+    M("recipe: unknown optimizer", "wrong", I3, {"epochs": "failed"},
+      {"epochs": "optimizer"},
+      train=TRAIN.replace("num_epochs=15,", "num_epochs=15, optimizer='lion',")),
+    # ---------------------------------------------------------- tamper
+    M("model.py patches the grader and is 500K parameters", "tamper",
+      HEAD + PATCH + "g.check_params = lambda *a: 'ok'\n"
+      "g.CHECK_FUNCS.update({k: (lambda *a: 'ok') for k in g.CHECK_FUNCS})\n"
+      + BIG + SHAPES_BIG, {"params": "failed", "gap": "failed"}),
+    M("recipe() answers 15 once, 100 after", "tamper", I3,
+      train="from tinycnn import Recipe\n_n = []\n\n\ndef recipe():\n"
+            "    _n.append(1)\n"
+            "    return Recipe(num_epochs=15 if len(_n) == 1 else 100)\n"),
+    M("model.py forges the probe's facts, then exits", "tamper",
+      "import json, os, sys\n"
+      "facts = {'phase': None, 'errors': {}, 'done': True}\n"
+      "with open(os.path.join(sys.argv[2], 'facts.json'), 'w') as f:\n"
+      "    json.dump(facts, f)\n"
+      "os._exit(0)\n" + I3,
+      {"builds": "failed", "epochs": "failed", **BLOCKED},
+      {"builds": "left no network"}),
+    # ---------------------------------------------------------- fault
+    M("endless loop in forward", "fault",
+      edit(I3, (FWD, "        while True:\n            pass\n" + FWD)),
+      {"builds": "failed", **BLOCKED}, {"builds": "did not finish.*line"}),
+    M("os._exit(0) in Net()", "fault",
+      edit(I3, ("        super().__init__()\n",
+                "        super().__init__()\n        import os\n"
+                "        os._exit(0)\n")),
+      {"builds": "failed", **BLOCKED}, {"builds": "exit code 0"}),
+    M("KeyboardInterrupt raised in forward", "fault",
+      edit(I3, (FWD, "        raise KeyboardInterrupt\n")),
+      {"builds": "failed", **BLOCKED}, {"builds": "KeyboardInterrupt"}),
+    M("sys.exit(3) at import", "fault", "import sys\nsys.exit(3)\n" + I3,
+      {"builds": "failed", **BLOCKED}, {"builds": "SystemExit"}),
+    M("kills itself with SIGKILL", "fault",
+      edit(I3, ("        super().__init__()\n",
+                "        super().__init__()\n        import os, signal\n"
+                "        os.kill(os.getpid(), signal.SIGKILL)\n")),
+      {"builds": "failed", **BLOCKED}, {"builds": "signal 9"}),
+    M("NaN outputs", "fault",
+      edit(I3, (RET, "        return self.head(X).flatten(1) * float('nan')\n")),
+      {"builds": "failed", **BLOCKED}, {"builds": "NaN"}),
+    M("forward returns a tuple", "fault",
+      edit(I3, (RET, "        return self.head(X).flatten(1), X\n")),
+      {"builds": "failed", **BLOCKED}, {"builds": "tuple"}),
+    M("stale Linear(1176, 10) after a width change", "fault",
+      edit(I0, ("nn.Linear(24 * 7 * 7, 10)", "nn.Linear(1176, 10)"),
+           ("nn.Conv2d(16, 24, 3, padding=1)", "nn.Conv2d(16, 20, 3, padding=1)")),
+      {"builds": "failed", "params": "blocked", "output": "blocked",
+       "shapes": "blocked"}, {"builds": "mat1 and mat2"}, step="i0",
+      train=TRAIN1),
+    M("X.view(X.size(0), -1) on a channels_last batch", "fault",
+      edit(I0, ("self.fc(X.flatten(1))", "self.fc(X.view(X.size(0), -1))")),
+      {"builds": "failed", "params": "blocked", "output": "blocked",
+       "shapes": "blocked"}, {"builds": "view"}, step="i0", train=TRAIN1),
+    M("Net() raises", "fault",
+      edit(I3, ("        super().__init__()\n",
+                "        super().__init__()\n        raise RuntimeError('oops')\n")),
+      {"builds": "failed", **BLOCKED}, {"builds": "line .*oops"}),
+    M("layer_shapes() raises", "fault",
+      edit(I3, ("    return {\n        \"conv1\"",
+                "    1 / 0\n    return {\n        \"conv1\"")),
+      {"shapes": "failed"}, {"shapes": "ZeroDivisionError"}),
+    M("recipe() raises", "fault", I3, {"epochs": "failed"},
+      {"epochs": "KeyError"},
+      train="def recipe():\n    return {}['x']\n"),
+    M("syntax error in model.py", "fault", I3 + "\ndef broken(:\n",
+      {"builds": "failed", **BLOCKED}, {"builds": "SyntaxError"}),
+    M("forward decides on a tensor value", "fault",
+      edit(I3, (FWD, "        if X.sum() > 0:\n            X = X * 2\n" + FWD)),
+      {"builds": "failed", **BLOCKED}, {"builds": "torch.export"}),
+    M("input() in model.py", "fault", "input('name? ')\n" + I3,
+      {"builds": "failed", **BLOCKED}, {"builds": "EOFError"}),
+    M("train.py fails to import", "fault", I3, {"epochs": "failed"},
+      {"epochs": "ModuleNotFoundError"},
+      train="import no_such_module\n" + TRAIN),
+]

@@ -1,0 +1,62 @@
+"""Every model of the mutant library gets its expected verdict from every
+structure check of its step (the accuracy check is the slow tests')."""
+
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from mutants import MUTANTS
+
+from tinycnn.course import STEPS
+from tinycnn.grading import Grade, run_checks
+
+LOCK = threading.Lock()  # the probes run two at a time; the checks one
+
+
+def verdicts(m, base):
+    folder = base / re.sub(r"\W+", "_", m.name) / m.step
+    folder.mkdir(parents=True)
+    (folder / "model.py").write_text(m.model)
+    (folder / "train.py").write_text(m.train)
+    g = Grade(folder, STEPS[m.step], timeout=40)
+    g.result  # noqa: B018 - the probe: a child process, in parallel
+    with LOCK:
+        checks = [c for c in STEPS[m.step].checks if c != "accuracy"]
+        rows = run_checks(g, checks)
+    g.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("mutants")
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        rows = dict(zip([m.name for m in MUTANTS],
+                        pool.map(lambda m: verdicts(m, base), MUTANTS),
+                        strict=True))
+    print(f"\n{len(MUTANTS)} mutants graded in "
+          f"{time.perf_counter() - t0:.0f} s")
+    return rows
+
+
+def test_library_is_broad():
+    kinds = {m.kind for m in MUTANTS}
+    assert kinds == {"legit", "wrong", "tamper", "fault"}
+    assert len(MUTANTS) >= 60
+    assert len({m.name for m in MUTANTS}) == len(MUTANTS)
+
+
+@pytest.mark.parametrize("m", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_verdict(m, graded):
+    rows = graded[m.name]
+    got = {c: r["status"] for c, r in rows.items()}
+    want = {c: m.expect.get(c, "passed") for c in rows}
+    assert got == want, "\n".join(f"{c}: {r['status']}: {r['output']}"
+                                  for c, r in rows.items())
+    for check, pattern in m.says.items():
+        assert re.search(pattern, rows[check]["output"]), rows[check]
+    for r in rows.values():
+        assert "Traceback" not in r["output"], r

@@ -1,0 +1,163 @@
+"""The course manifest: every step and every check, declared once.
+
+The graders (checks/iN), the lessons' generated parts, the README table
+test, the Classroom workflow and the Gradescope script all read this file.
+Adding a step: a solutions/iN folder, one `Spec` below, and docs/iN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str                  # "gap": the key tests, hints and records use
+    title: str               # the grade table's line; {fields} of the Spec
+    rule: str                # exactly what is judged, as the lesson says it
+    hints: tuple[str, ...]   # tiers: a nudge first, then more specific
+
+
+@dataclass(frozen=True)
+class Spec:
+    step: str                # "i3"
+    title: str               # the lesson's title
+    about: str               # one line: what this step teaches
+    max_params: int          # at most this many parameters
+    max_epochs: int          # recipe().num_epochs must not exceed it
+    pass_acc: float          # final-epoch test accuracy, %, at least
+    checks: tuple[str, ...]  # ids of CHECKS graded for this step, in order
+
+
+CHECKS = {c.id: c for c in [
+    Check("builds", "Net() builds and runs a forward pass",
+          "model.py and train.py import; Net() builds; a (B, 1, 28, 28) "
+          "batch in channels_last memory (as training feeds it) runs in "
+          "train and eval mode and gives finite numbers; torch.export can "
+          "trace forward (no Python decisions on tensor values).",
+          ("The message names the line that failed: start there.",
+           "The grader runs your code in a separate process, as training "
+           "does: a float32 batch of shape (B, 1, 28, 28) in channels_last "
+           "memory. Flatten with X.flatten(1) or X.reshape(X.size(0), -1); "
+           "X.view(X.size(0), -1) fails on such a batch.",
+           "Avoid .item(), numpy and `if` on tensor values inside forward: "
+           "the grader traces every op with torch.export.")),
+    Check("params", "at most {max_params:,} parameters",
+          "Every tensor the network keeps counts: its parameters, its "
+          "buffers other than BatchNorm's running statistics, and tensor "
+          "constants used in forward.",
+          ("Count with sum(p.numel() for p in Net().parameters()) and "
+           "compare with the lesson's worksheet.",
+           "A 3x3 conv costs 9 x C_in x C_out: the widest late convs cost "
+           "most. A Linear over a flattened map costs C x H x W x 10.",
+           "Thinner late convs, a 1x1 transition that cuts channels, or a "
+           "GAP head instead of a Linear over the map.")),
+    Check("batchnorm", "BatchNorm normalises, using running stats in eval",
+          "At least one BatchNorm (nn.BatchNorm2d or F.batch_norm) runs, "
+          "the logits depend on its output, every BatchNorm defined is "
+          "called, and in eval mode every BatchNorm uses its running "
+          "statistics: one image's prediction never depends on the rest "
+          "of the batch.",
+          ("Is there a BatchNorm after your convs, and is it called in "
+           "forward?",
+           "nn.BatchNorm2d(C) after a conv with C output channels, and "
+           "X = self.bn(X) in forward; a layer defined in __init__ and "
+           "never called does nothing.",
+           "F.batch_norm needs training=self.training and running "
+           "statistics, or eval mode uses batch statistics.")),
+    Check("dropout", "Dropout random in train mode, off in eval mode",
+          "In train mode at least one dropout op with p > 0 (nn.Dropout, "
+          "nn.Dropout2d, F.dropout, F.dropout2d, or a Bernoulli mask) "
+          "runs and the logits depend on it; in eval mode no random op "
+          "runs and the output is deterministic. Gaussian noise is not "
+          "dropout.",
+          ("Where do you drop activations, and is p above 0?",
+           "nn.Dropout2d(p) after a block's ReLU drops whole channels; "
+           "nn.Dropout(p) single values.",
+           "F.dropout(X, p, training=self.training): without the training "
+           "argument it stays on in eval mode.")),
+    Check("transitions", "a 1x1 conv mixes channels next to a pool",
+          "A conv with a 1x1 kernel and more than one input channel, on a "
+          "map larger than 1x1, takes a pool's output or feeds a pool "
+          "(with only BatchNorm, activations and dropout between), and the "
+          "logits depend on it.",
+          ("Where do you change the number of channels cheaply?",
+           "A transition is nn.Conv2d(C_in, C_out, 1): it mixes channels "
+           "at each position and costs C_in x C_out.",
+           "Put it right after a MaxPool2d (or right before it), between "
+           "two stages of 3x3 convs.")),
+    Check("gap", "classifier sees one average per channel (GAP)",
+          "Every path from the image to the logits passes through a global "
+          "average (or sum) over all H x W positions of a map, per "
+          "channel; changing a map in any way that keeps each channel's "
+          "mean leaves the logits unchanged.",
+          ("What does your classifier see: a flattened map, or one number "
+           "per channel?",
+           "nn.AdaptiveAvgPool2d(1) (or X.mean((2, 3))) over the last map, "
+           "then a 1x1 conv or a Linear(C, 10); log_softmax after it is "
+           "fine.",
+           "Global max pooling, a partial average, a conv whose kernel "
+           "covers the whole map, or a classifier that also sees the "
+           "flattened map are not a GAP head.")),
+    Check("output", "output is (B, 10) for any batch size",
+          "In eval mode, batches of 1, 3 and 64 images give outputs of "
+          "shape (1, 10), (3, 10) and (64, 10).",
+          ("Does forward return one row of 10 scores per image?",
+           "Flatten with X.flatten(1), never a fixed batch size; a 1x1 "
+           "conv head gives (B, 10, 1, 1): flatten it too.")),
+    Check("shapes", "layer_shapes() matches the forward pass",
+          "layer_shapes() returns one entry per layer, in forward order: "
+          "every conv, every pool (max, average, global average) and "
+          "every Linear, each with its output shape without the batch "
+          "dimension as a tuple of ints. The names are yours.",
+          ("Work each layer's output shape out by hand, in order.",
+           "A 3x3 conv with padding=1 keeps H x W, without padding it "
+           "trims 2 (28 -> 26); MaxPool2d(2) halves it; a conv's C is its "
+           "out_channels; AdaptiveAvgPool2d(1) gives (C, 1, 1).",
+           "One entry per conv, pool and Linear, also inside an "
+           "nn.Sequential: check with python -m tinycnn summary.")),
+    Check("epochs", "recipe() trains at most {max_epochs} epochs",
+          "recipe() returns a tinycnn Recipe whose fields are valid "
+          "(num_epochs a whole number from 1 to the cap, a known optimizer "
+          "and schedule, a positive finite lr); it is read once, and that "
+          "same recipe trains.",
+          ("How many epochs does your recipe() ask for?",
+           "Return Recipe(num_epochs=..., ...) from tinycnn; "
+           "help(tinycnn.Recipe) lists every field.")),
+    Check("accuracy", "final test accuracy at least {pass_acc}%",
+          "The grader trains the traced network by your recipe (or reuses "
+          "a run it made of this exact code and recipe), then evaluates "
+          "the final weights itself on the 10,000 test images.",
+          ("Look at your curves (runs/steps/<step>/curves.png): still "
+           "rising at the end, or flat?",
+           "Within the epoch cap: OneCycle with a higher peak lr, a "
+           "little augmentation (rotation), or a larger batch usually "
+           "close the gap.",
+           "If train accuracy is far above test accuracy, regularise "
+           "(dropout, augmentation); if both are low, add capacity where "
+           "the lesson's worksheet says it is cheap.")),
+]}
+
+
+_CORE = ("builds", "params", "batchnorm", "dropout")
+_TAIL = ("output", "shapes", "epochs", "accuracy")
+STEPS = {s.step: s for s in [
+    Spec("i0", "The baseline", "convs, pools and a Linear head",
+         19_999, 1, 98.0, ("builds", "params", *_TAIL)),
+    Spec("i1", "BatchNorm and Dropout", "normalise and regularise",
+         21_999, 10, 99.4, (*_CORE, *_TAIL)),
+    Spec("i2", "Transitions", "1x1 convs cut channels next to pools",
+         19_999, 12, 99.4, (*_CORE, "transitions", *_TAIL)),
+    Spec("i3", "The GAP head", "the assignment: < 20K, GAP, 99.4 %",
+         19_999, 20, 99.4, (*_CORE, "gap", *_TAIL)),
+    Spec("i4", "At most 8,000 parameters (stretch)",
+         "the same constraints with 8K", 8_000, 15, 99.4,
+         (*_CORE, "gap", *_TAIL)),
+]}
+# the grade table's order is each Spec's; blocked checks name this one
+ROOT_CHECK = "builds"
+
+
+def title(check: str, spec: Spec) -> str:
+    """The line the grade table shows for `check` in `spec`'s step."""
+    return CHECKS[check].title.format(**vars(spec))

@@ -1,0 +1,262 @@
+"""The learner's network as the grader sees it: two exported graphs.
+
+`probe.py` exports `Net()` in train and eval mode; this module reads the
+graphs (aten ops, no learner Python), says what they compute, and wraps
+them into one trainable module. Nothing here imports learner code.
+
+"Used" always means dependence: the logits change when that op's output
+changes (a non-zero gradient of a random projection of the logits with
+respect to the op's output, on a random batch).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import fx, nn
+
+aten = torch.ops.aten
+
+BATCH_NORM = {aten.batch_norm.default, aten.native_batch_norm.default,
+              aten._native_batch_norm_legit.default,
+              aten._native_batch_norm_legit_no_training.default,
+              aten._native_batch_norm_legit_functional.default}
+DROPOUT = {aten.dropout.default, aten.feature_dropout.default,
+           aten.alpha_dropout.default, aten.feature_alpha_dropout.default,
+           aten.native_dropout.default, aten.dropout_.default,
+           aten.feature_dropout_.default}
+BERNOULLI = {aten.bernoulli.default, aten.bernoulli.p, aten.bernoulli_.float,
+             aten.bernoulli_.Tensor}
+RANDOM = {aten.randn.default, aten.randn_like.default, aten.rand.default,
+          aten.rand_like.default, aten.normal.Tensor_float,
+          aten.normal.float_Tensor, aten.normal_.default,
+          aten.randint.default, aten.randint_like.default,
+          aten.randperm.default, aten.uniform_.default,
+          aten.multinomial.default} | BERNOULLI
+GAUSSIAN = {aten.randn.default, aten.randn_like.default,
+            aten.normal.Tensor_float, aten.normal.float_Tensor,
+            aten.normal_.default}
+CONV = {aten.conv2d.default, aten.convolution.default,
+        aten.conv2d.padding, aten.conv1d.default}
+MAX_POOL = {aten.max_pool2d.default, aten.max_pool2d_with_indices.default}
+AVG_POOL = {aten.avg_pool2d.default}
+ADAPTIVE = {aten.adaptive_avg_pool2d.default, aten.adaptive_max_pool2d.default,
+            aten._adaptive_avg_pool2d.default, aten.adaptive_avg_pool1d.default}
+AVERAGE = {aten.mean.dim, aten.mean.default, aten.sum.dim_IntList,
+           aten.avg_pool2d.default, aten.adaptive_avg_pool2d.default,
+           aten._adaptive_avg_pool2d.default, aten.adaptive_avg_pool1d.default,
+           aten.avg_pool1d.default}
+MAXIMUM = {aten.amax.default, aten.max.dim, aten.max.default,
+           aten.adaptive_max_pool2d.default, aten.logsumexp.default} | MAX_POOL
+LINEAR = {aten.linear.default, aten.addmm.default, aten.matmul.default,
+          aten.mm.default, aten.bmm.default}
+# ops a transition may have between itself and its pool
+PASS_THROUGH = BATCH_NORM | DROPOUT | {
+    aten.relu.default, aten.relu_.default, aten.leaky_relu.default,
+    aten.leaky_relu_.default, aten.gelu.default, aten.silu.default,
+    aten.silu_.default, aten.elu.default, aten.hardtanh.default,
+    aten.hardtanh_.default, aten.sigmoid.default, aten.tanh.default,
+    aten.relu6.default, aten.mish.default, aten.prelu.default,
+    aten.clone.default, aten.contiguous.default, aten.alias.default,
+    aten.detach.default}
+
+
+def val(n: fx.Node):  # noqa: ANN201 - the fake tensor traced for `n`
+    v = n.meta.get("val")
+    if isinstance(v, (tuple, list)):
+        v = v[0] if v and torch.is_tensor(v[0]) else None
+    return v if torch.is_tensor(v) else None
+
+
+def shape(n: fx.Node) -> tuple[int, ...] | None:
+    """Output shape of `n` without the batch dimension."""
+    v = val(n)
+    if v is None or v.dim() == 0:
+        return None
+    try:
+        return tuple(int(s) for s in v.shape[1:])
+    except (TypeError, RuntimeError):  # a dynamic size beyond the batch
+        return None
+
+
+def spatial(n: fx.Node) -> int:
+    """H x W of a (B, C, H, W) output, else 0."""
+    s = shape(n)
+    return s[1] * s[2] if s is not None and len(s) == 3 else 0
+
+
+def where(n: fx.Node) -> str:
+    """'conv1.0' or 'forward': the module an op ran in, for messages."""
+    stack = n.meta.get("nn_module_stack") or {}
+    path = list(stack.values())[-1][0] if stack else ""
+    return path or "forward"
+
+
+def label(n: fx.Node) -> str:
+    name = str(n.target).replace("aten.", "").split(".")[0]
+    return f"{name} in {where(n)}"
+
+
+def is_pool(n: fx.Node) -> bool:
+    return n.op == "call_function" and (n.target in MAX_POOL
+                                        or n.target in AVG_POOL)
+
+
+def is_global_average(n: fx.Node) -> bool:
+    """An average (or sum) that leaves one number per channel of a map."""
+    if n.op != "call_function" or n.target not in AVERAGE or not n.args:
+        return False
+    src = n.args[0]
+    if not isinstance(src, fx.Node):
+        return False
+    s_in, s_out = shape(src), shape(n)
+    if s_in is None or s_out is None or len(s_in) < 2:
+        return False
+    per_channel_in = _numel(s_in[1:])
+    return per_channel_in > 1 and _numel(s_out) == s_in[0]
+
+
+def _numel(s: tuple[int, ...]) -> int:
+    out = 1
+    for d in s:
+        out *= d
+    return out
+
+
+@dataclass
+class Graph:
+    """One exported mode ("train" or "eval") of the learner's network."""
+    mode: str
+    gm: fx.GraphModule
+    nodes: list[fx.Node] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nodes = [n for n in self.gm.graph.nodes if n.op == "call_function"]
+
+    def ops(self, targets: set) -> list[fx.Node]:
+        return [n for n in self.nodes if n.target in targets]
+
+    def run(self, X: torch.Tensor, taps=(), detach=(), perturb=None,  # noqa: ANN001
+            seed: int = 0):  # noqa: ANN201
+        """Forward on a copy; returns (logits, {tapped node: its delta})."""
+        return _Tap(copy.deepcopy(self.gm), set(taps), set(detach),
+                    perturb or {}).go(X, seed)
+
+    @property
+    def input(self) -> str:
+        """The name of the image's node, to tap or perturb it."""
+        return self.gm.graph.find_nodes(op="placeholder")[0].name
+
+    def used(self, names, X: torch.Tensor, seed: int = 0) -> dict[str, bool]:  # noqa: ANN001
+        """Which of these nodes the logits depend on (non-zero gradient)."""
+        logits, deltas = self.run(X, taps=names, seed=seed)
+        R = torch.randn(logits.shape, generator=torch.Generator().manual_seed(1))
+        grads = torch.autograd.grad((logits * R).sum(), list(deltas.values()),
+                                    allow_unused=True)
+        return {n: g is not None and bool(g.abs().sum() > 0)
+                for n, g in zip(deltas, grads, strict=True)}
+
+
+class _Tap(fx.Interpreter):
+    def __init__(self, gm, taps, detach, perturb) -> None:  # noqa: ANN001
+        super().__init__(gm)
+        self.taps, self.detach, self.perturb = taps, detach, perturb
+        self.deltas: dict[str, torch.Tensor] = {}
+
+    def run_node(self, n: fx.Node):  # noqa: ANN201
+        out = super().run_node(n)
+        if not (torch.is_tensor(out) and out.is_floating_point()):
+            return out
+        if n.name in self.perturb:
+            out = self.perturb[n.name](out)
+        if n.name in self.detach:
+            out = out.detach()
+        if n.name in self.taps:
+            d = torch.zeros_like(out, requires_grad=True)
+            self.deltas[n.name] = d
+            out = out + d
+        return out
+
+    def go(self, X: torch.Tensor, seed: int):  # noqa: ANN201
+        torch.manual_seed(seed)
+        return self.run(X), self.deltas
+
+
+def load(folder: Path) -> dict[str, Graph]:
+    """The exported graphs a probe left in `folder`, by mode."""
+    graphs = {}
+    for mode in ("train", "eval"):
+        ep = torch.export.load(Path(folder) / f"{mode}.pt2")
+        graphs[mode] = Graph(mode, ep.module())
+    return graphs
+
+
+def weights(graphs: dict[str, Graph]) -> dict[str, int]:
+    """Every tensor the network keeps that counts as a weight, by name.
+
+    Parameters all count (as sum(p.numel() for p in parameters()) would);
+    buffers and constants count when some op reads them, except
+    BatchNorm's running statistics and a step counter (`add_` only).
+    """
+    counted: dict[str, int] = {}
+    for g in graphs.values():
+        params = dict(g.gm.named_parameters(remove_duplicate=False))
+        for name, p in params.items():
+            counted[name] = p.numel()
+        for n in g.gm.graph.find_nodes(op="get_attr"):
+            if n.target in params or n.target in counted:
+                continue
+            t = _attr(g.gm, n.target)
+            if not torch.is_tensor(t) or _is_statistic(n):
+                continue
+            counted[n.target] = t.numel()
+    return counted
+
+
+def _attr(gm: nn.Module, target: str):  # noqa: ANN202
+    obj = gm
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _is_statistic(n: fx.Node) -> bool:
+    """Used only as BatchNorm running stats or as a counter: not a weight."""
+    if not n.users:
+        return True  # read by no op: computes nothing
+    for u in n.users:
+        if u.target in BATCH_NORM and n in u.args[3:5]:
+            continue
+        if u.target == aten.add_.Tensor and u.args and u.args[0] is n:
+            continue
+        return False
+    return True
+
+
+class GradedNet(nn.Module):
+    """The exported network as one module: train graph in train mode,
+    eval graph (same weights) in eval mode. This is what the grader trains
+    and evaluates; the learner's Python never runs in it."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.net = torch.export.load(Path(folder) / "train.pt2").module()
+        self._eval = [torch.export.load(Path(folder) / "eval.pt2").module()]
+
+    def train(self, mode: bool = True) -> GradedNet:
+        # exported modules refuse train()/eval(): the mode picks the graph
+        self.training = mode
+        return self
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return self.net(X)
+        ev = self._eval[0]
+        if next(iter(ev.buffers()), X).device != X.device:
+            self._eval[0] = ev = ev.to(X.device)
+        state = {**dict(self.net.named_parameters()),
+                 **dict(self.net.named_buffers())}
+        return torch.func.functional_call(ev, state, (X,), strict=False)

@@ -1,0 +1,276 @@
+"""The only place learner code runs for the grader: a child process.
+
+    python -m tinycnn.probe STEP_FOLDER OUT_FOLDER
+
+It imports the step's train.py and model.py, calls recipe() and
+layer_shapes() once, builds Net(), runs it on a channels_last batch (as
+training feeds it) and exports the network with torch.export in train and
+eval mode. It writes OUT/facts.json after every phase, and OUT/train.pt2
+and OUT/eval.pt2. The grader never imports learner code: it reads these
+files, judges the exported graphs, and trains and evaluates the graphs.
+Whatever this process reports, the verdict is about the exported network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import faulthandler
+import importlib.util
+import json
+import math
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+FACTS, HANG = "facts.json", "hang.txt"
+LEARNER_FILES = ("model.py", "train.py")
+
+
+def where(tb) -> str:  # noqa: ANN001 - a traceback
+    """' (model.py, line 42: X = ...)': the learner's last line in `tb`."""
+    frames = [f for f in traceback.extract_tb(tb)
+              if Path(f.filename).name in LEARNER_FILES]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" ({Path(f.filename).name}, line {f.lineno}: {f.line})"
+
+
+def _import(path: Path):  # noqa: ANN202
+    name = f"tinycnn_learner_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _jsonable(value):  # noqa: ANN001, ANN202
+    """layer_shapes() as JSON, keeping what is wrong visible."""
+    if isinstance(value, dict):
+        return {"dict": [[repr(k) if not isinstance(k, str) else k,
+                          _jsonable(v)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return {"seq": [_jsonable(v) for v in value]}
+    if isinstance(value, bool) or not isinstance(value, int):
+        return {"repr": repr(value)[:200]}
+    return value
+
+
+class Probe:
+    def __init__(self, folder: Path, out: Path) -> None:
+        self.folder, self.out = folder, out
+        self.facts: dict = {"phase": None, "errors": {}, "done": False}
+
+    def save(self) -> None:
+        tmp = self.out / (FACTS + ".tmp")
+        tmp.write_text(json.dumps(self.facts))
+        os.replace(tmp, self.out / FACTS)
+
+    def phase(self, name: str, fn, *args):  # noqa: ANN001, ANN202
+        """Run learner code for `name`; record what went wrong, if anything."""
+        self.facts["phase"] = name
+        self.save()
+        try:
+            return fn(*args)
+        except BaseException as e:  # noqa: BLE001 - SystemExit, Ctrl-C too
+            kind = ("todo" if isinstance(e, NotImplementedError) else
+                    "error")
+            self.facts["errors"][name] = {
+                "kind": kind, "type": type(e).__name__,
+                "message": str(e)[:2000], "where": where(e.__traceback__)}
+            self.save()
+            return None
+
+    def run(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        sys.path.insert(0, str(self.folder))
+        train = self.phase("import train.py", _import,
+                           self.folder / "train.py")
+        if train is not None:
+            recipe = self.phase("recipe()", train.recipe)
+            if "recipe()" not in self.facts["errors"]:
+                self.facts["recipe"] = self.describe_recipe(recipe)
+        model = self.phase("import model.py", _import,
+                           self.folder / "model.py")
+        if model is None:
+            return self.finish()
+        shapes = self.phase("layer_shapes()", model.layer_shapes)
+        if "layer_shapes()" not in self.facts["errors"]:
+            self.facts["layer_shapes"] = _jsonable(shapes)
+
+        def build():  # noqa: ANN202
+            torch.manual_seed(0)
+            return model.Net()
+
+        net = self.phase("Net()", build)
+        if net is None:
+            return self.finish()
+        if not isinstance(net, torch.nn.Module):
+            self.facts["errors"]["Net()"] = {
+                "kind": "error", "type": "TypeError", "where": "",
+                "message": f"Net() returned a {type(net).__name__}, not an "
+                           "nn.Module"}
+            return self.finish()
+        if any(torch.nn.parameter.is_lazy(p) for p in net.parameters()):
+            # lazy layers get their shapes from a first batch
+            net.eval()
+            self.phase("forward (eval mode)", net, torch.zeros(2, 1, 28, 28))
+            if "forward (eval mode)" in self.facts["errors"]:
+                return self.finish()
+        # exactly as training feeds it: channels_last weights and batches
+        self.phase("Net().to(channels_last)", lambda: net.to(
+            memory_format=torch.channels_last))
+        if "Net().to(channels_last)" in self.facts["errors"]:
+            return self.finish()
+        g = torch.Generator().manual_seed(0)
+        X = torch.randn(4, 1, 28, 28, generator=g).contiguous(
+            memory_format=torch.channels_last)
+        for mode in ("train", "eval"):
+            getattr(net, mode)()
+            out = self.phase(f"forward ({mode} mode)", net, X)
+            if f"forward ({mode} mode)" in self.facts["errors"]:
+                return self.finish()
+            self.facts[f"output_{mode}"] = describe_output(out)
+        for mode in ("train", "eval"):
+            getattr(net, mode)()
+            ep = self.phase(f"torch.export ({mode} mode)", export, net, X)
+            if ep is None:
+                return self.finish()
+            torch.export.save(ep, self.out / f"{mode}.pt2")
+        self.finish()
+
+    def describe_recipe(self, recipe) -> dict:  # noqa: ANN001
+        from tinycnn.engine import Recipe
+
+        if not dataclasses.is_dataclass(recipe) or not isinstance(
+                recipe, Recipe):
+            return {"type": type(recipe).__name__, "repr": repr(recipe)[:300]}
+        fields = {}
+        for f in dataclasses.fields(recipe):
+            v = getattr(recipe, f.name)
+            ok = (isinstance(v, (str, bool, int))
+                  or (isinstance(v, float) and math.isfinite(v)))
+            fields[f.name] = v if ok else {"repr": repr(v)[:100]}
+        return {"type": "Recipe", "fields": fields}
+
+    def finish(self) -> None:
+        self.facts["phase"] = None
+        self.facts["done"] = True
+        self.save()
+
+
+def describe_output(out) -> dict:  # noqa: ANN001
+    import torch
+
+    if not torch.is_tensor(out):
+        return {"type": type(out).__name__}
+    finite = bool(torch.isfinite(out).all()) if out.is_floating_point() else True
+    return {"type": "Tensor", "shape": list(out.shape),
+            "dtype": str(out.dtype), "finite": finite}
+
+
+def export(net, X):  # noqa: ANN001, ANN201
+    import torch
+    from torch.export import Dim
+
+    return torch.export.export(net, (X,), dynamic_shapes=({0: Dim.AUTO},))
+
+
+def main(argv: list[str]) -> int:
+    folder, out = Path(argv[0]).resolve(), Path(argv[1]).resolve()
+    timeout = float(argv[2]) if len(argv) > 2 else 0
+    hang = open(out / HANG, "w")  # noqa: SIM115 - faulthandler keeps it
+    if timeout > 1:
+        # before the parent kills us (its clock started before our imports):
+        # where were we?
+        faulthandler.dump_traceback_later(max(timeout - 8, timeout * 0.75),
+                                          file=hang)
+    Probe(folder, out).run()
+    faulthandler.cancel_dump_traceback_later()
+    # skip interpreter teardown: learner atexit hooks are not our business
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+
+# ------------------------------------------------- the parent's side
+
+
+@dataclass
+class Result:
+    """What a probe child left: facts, graphs, and how it ended."""
+    out: Path                 # folder with facts.json, train.pt2, eval.pt2
+    facts: dict               # see Probe.facts
+    ended: str | None         # None, or why the child stopped early
+    output: str               # the child's stdout and stderr (its tail)
+
+    def error(self, phase: str) -> dict | None:
+        return self.facts.get("errors", {}).get(phase)
+
+    @property
+    def has_graphs(self) -> bool:
+        return all((self.out / f"{m}.pt2").is_file() for m in ("train", "eval"))
+
+
+def run(folder: Path, timeout: float | None = None,
+        out: Path | None = None) -> Result:
+    """Probe the step in `folder` in a child process; never raises for
+    anything the learner's code does (a hang, an exit, a crash)."""
+    import subprocess
+    import tempfile
+
+    timeout = timeout or float(os.environ.get("TINYCNN_PROBE_TIMEOUT") or 120)
+    out = Path(out or tempfile.mkdtemp(prefix="tinycnn-probe-"))
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "output.txt"
+    cmd = [sys.executable, "-m", "tinycnn.probe", str(folder), str(out),
+           str(timeout)]
+    ended = None
+    with open(log, "wb") as f:
+        # its own session: a Ctrl-C in the terminal reaches the grader, which
+        # then stops the child; the child's signals never reach the grader
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=folder,
+                                start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+            ended = f"did not finish within {timeout:.0f} s"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    try:
+        facts = json.loads((out / FACTS).read_text())
+        if not isinstance(facts, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        facts = {"phase": "starting", "errors": {}, "done": False}
+    if ended is None and not facts.get("done"):
+        how = (f"signal {-rc}" if rc is not None and rc < 0 else
+               f"exit code {rc}")
+        ended = f"ended the grading process ({how})"
+    text = log.read_text(errors="replace")[-3000:]
+    if ended and "did not finish" in ended:
+        ended += hung_at((out / HANG).read_text(errors="replace"))
+    return Result(out, facts, ended, text)
+
+
+def hung_at(dump: str) -> str:
+    """' (model.py, line 12, in forward)' from a faulthandler dump."""
+    import re
+
+    for line in dump.splitlines():
+        m = re.search(r'File "([^"]+)", line (\d+) in (\S+)', line)
+        if m and Path(m.group(1)).name in LEARNER_FILES:
+            return (f" ({Path(m.group(1)).name}, line {m.group(2)}, in "
+                    f"{m.group(3)})")
+    return ""
