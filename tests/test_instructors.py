@@ -21,7 +21,8 @@ def test_results_json_is_gradescope_format(tmp_path):
         assert set(t) >= {"name", "score", "max_score", "status", "output"}
         assert t["status"] in ("passed", "failed")
         assert 0 <= t["score"] <= t["max_score"]
-        assert t["status"] == "passed" or "Hint:" in t["output"]
+        assert (t["status"] == "passed" or "Hint:" in t["output"]
+                or t["output"] == "not run: blocked by builds"), t
 
 
 def workflow():
@@ -73,4 +74,4 @@ def test_gradescope_script_grades_a_submission(tmp_path):
                          text=True)
     assert out.returncode == 0, out.stderr
     res = json.loads((ag / "results/results.json").read_text())
-    assert res["score"] == len(res["tests"]) >= 9, res
+    assert res["score"] == len(res["tests"]) >= 8, res
