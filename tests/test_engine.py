@@ -70,7 +70,9 @@ def test_record_round_trip_and_invalidate(tmp_path, root):
                        "train_acc": 90.0, "test_acc": 95.0}]}
     records.save(tmp_path, rec, net)
     back, state = records.load(tmp_path)
+    assert back.pop("signature")  # signed by this user's trainer
     assert back == json.loads(json.dumps(rec))
+    assert records.load(tmp_path, signed=True) is not None
     fresh = step.model.Net()
     fresh.load_state_dict(state, strict=True)  # weights_only load fits
     records.invalidate(tmp_path)
