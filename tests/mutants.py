@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinycnn.course import STEPS
+from tinycnn.mistakes import MISTAKES, apply
+
 ROOT = Path(__file__).resolve().parent.parent
 I3 = (ROOT / "solutions/i3/model.py").read_text()
 I2 = (ROOT / "solutions/i2/model.py").read_text()
@@ -125,6 +128,10 @@ def layer_shapes():
 '''
 
 FWD = "        X = self.gap(X)            # (B, 16, 1, 1)\n"
+INIT = "        super().__init__()\n"
+POOL1 = "        X = self.pool1(X)          # (B, 16, 14, 14)\n"
+NO_DROP = ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None")
+BN_UNCALLED = MISTAKES["batchnorm never called"][0]
 RET = "        return self.head(X).flatten(1)  # (B, 10)\n"
 
 
@@ -148,6 +155,22 @@ class Mutant:
 
 
 M = Mutant
+
+
+def crash(name: str, model: str, says: str, step: str = "i3",
+          train: str = TRAIN) -> Mutant:
+    """Code that fails "builds" (saying `says`), blocking the network's
+    checks; the recipe is read before model.py, so epochs still passes."""
+    blocked = {c: "blocked" for c in STEPS[step].checks
+               if c not in ("builds", "epochs", "accuracy")}
+    return M(name, "fault", model, {"builds": "failed", **blocked},
+             {"builds": says}, step, train)
+
+
+def in_init(code: str) -> tuple[str, str]:
+    """An edit that runs `code` first thing in Net.__init__."""
+    return (INIT, INIT + "".join(f"        {line}\n"
+                                 for line in code.splitlines()))
 PATCH = "import tinycnn.grading as g\n"
 BIG = '''
 class Net(nn.Module):
@@ -191,7 +214,7 @@ MUTANTS = [
     M("MaxPool2d(return_indices=True)", "legit",
       edit(I3, ("self.pool1 = nn.MaxPool2d(2)",
                 "self.pool1 = nn.MaxPool2d(2, return_indices=True)"),
-           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+           (POOL1,
             "        X, _ = self.pool1(X)\n"))),
     M("mean over the flattened map", "legit",
       edit(I3, (FWD, "        X = X.flatten(2).mean(-1)[:, :, None, None]\n"),
@@ -209,12 +232,8 @@ MUTANTS = [
            ('"head": (10, 1, 1)', '"head": (10,)'))),
     M("element-wise nn.Dropout", "legit",
       edit(I3, ("        nn.Dropout2d(p_drop),", "        nn.Dropout(p_drop),"))),
-    M("functional F.dropout only", "legit",
-      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
-           (RET, "        X = nn.functional.dropout(X, 0.1, self.training)\n"
-                 + RET))),
     M("a Bernoulli mask as dropout", "legit",
-      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+      edit(I3, NO_DROP,
            (FWD, "        if self.training:\n            X = X * torch."
                  "bernoulli(torch.full_like(X, 0.9)) / 0.9\n" + FWD))),
     M("ReLU(inplace=True) and GELU", "legit",
@@ -259,46 +278,18 @@ MUTANTS = [
     M("i2: F.max_pool2d then a 1x1 conv", "legit", FUNC, step="i2",
       train=TRAIN12),
     M("i2: transition after the pool, with BN and ReLU between", "legit",
-      edit(I2, ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+      edit(I2, (POOL1,
                 "        X = torch.relu(self.pool1(X))\n")),
       step="i2", train=TRAIN12),
     # ---------------------------------------------------------- wrong
-    M("no BatchNorm", "wrong",
-      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
-                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
-           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-            "        nn.ReLU(),\n    )")),
-      {"batchnorm": "failed"}, {"batchnorm": "no BatchNorm runs"}),
-    M("BatchNorm defined, never called", "wrong",
-      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
-                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
-           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-            "        nn.ReLU(),\n    )"),
-           ("        self.pool1 = nn.MaxPool2d(2)\n",
-            "        self.pool1 = nn.MaxPool2d(2)\n"
-            "        self.bn = nn.BatchNorm2d(16)\n")),
-      {"batchnorm": "failed"}),
     M("BatchNorm called, output thrown away", "wrong",
-      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
-                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
-           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-            "        nn.ReLU(),\n    )"),
-           ("        self.pool1 = nn.MaxPool2d(2)\n",
-            "        self.pool1 = nn.MaxPool2d(2)\n"
-            "        self.bn = nn.BatchNorm2d(16)\n"),
-           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
-            "        X = self.pool1(X)\n        _ = self.bn(X)\n")),
+      apply([*BN_UNCALLED, (POOL1,
+                              "        X = self.pool1(X)\n        _ = self.bn(X)\n")]),
       {"batchnorm": "failed"}),
     M("BatchNorm multiplied by zero", "wrong",
-      edit(I3, ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        "
-                "nn.Dropout2d", "        nn.ReLU(),\n        nn.Dropout2d"),
-           ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-            "        nn.ReLU(),\n    )"),
-           ("        self.pool1 = nn.MaxPool2d(2)\n",
-            "        self.pool1 = nn.MaxPool2d(2)\n"
-            "        self.bn = nn.BatchNorm2d(16)\n"),
-           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
-            "        X = self.pool1(X)\n        X = X + 0 * self.bn(X)\n")),
+      apply([*BN_UNCALLED, (POOL1,
+                              "        X = self.pool1(X)\n"
+                              "        X = X + 0 * self.bn(X)\n")]),
       {"batchnorm": "failed"}, {"batchnorm": "do not depend"}),
     M("BatchNorm on batch statistics in eval", "wrong",
       edit(FUNC, ("self.b1, self.training)", "self.b1, True)")),
@@ -311,36 +302,20 @@ MUTANTS = [
     M("eval output depends on the batch (centering by batch mean)", "wrong",
       edit(I3, (FWD, "        X = X - X.mean(0, keepdim=True)\n" + FWD)),
       {"batchnorm": "failed"}, {"batchnorm": "depends on the other images"}),
-    M("no dropout (p = 0)", "wrong",
-      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None")),
-      {"dropout": "failed"}, {"dropout": "no dropout"}),
     M("Gaussian noise instead of dropout", "wrong",
-      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+      edit(I3, NO_DROP,
            (FWD, "        if self.training:\n            X = X + 0.1 * "
                  "torch.randn_like(X)\n" + FWD)),
       {"dropout": "failed"}, {"dropout": "Gaussian"}),
     M("dropout left on in eval (F.dropout without training)", "wrong",
-      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+      edit(I3, NO_DROP,
            (FWD, "        X = nn.functional.dropout(X, 0.1)\n" + FWD)),
       {"dropout": "failed"}, {"dropout": "eval"}),
     M("dropout output thrown away", "wrong",
-      edit(I3, ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+      edit(I3, NO_DROP,
            (FWD, "        _ = nn.functional.dropout(X, 0.1, self.training)\n"
                  + FWD)),
       {"dropout": "failed"}),
-    M("linear head over the flattened 7x7 map", "wrong",
-      edit(I3, ("block(28, 16, p_drop)", "block(28, 8, p_drop)"),
-           ("        self.gap = nn.AdaptiveAvgPool2d(1)\n"
-            "        self.head = nn.Conv2d(16, 10, 1)",
-            "        self.fc = nn.Linear(8 * 7 * 7, 10)"),
-           (FWD + RET, "        return self.fc(X.flatten(1))\n"),
-           ('"conv5": (16, 7, 7),\n        "gap": (16, 1, 1),\n'
-            '        "head": (10, 1, 1),', '"conv5": (8, 7, 7),\n'
-            '        "fc": (10,),')),
-      {"gap": "failed"}, {"gap": "flattening"}),
-    M("global max pooling", "wrong",
-      edit(I3, ("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)")),
-      {"gap": "failed"}, {"gap": "maximum"}),
     M("classifier sees the average and the flattened map", "wrong",
       edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
                 "self.head = nn.Linear(16 + 4 * 49, 10)"),
@@ -362,16 +337,11 @@ MUTANTS = [
       edit(I3, ("self.gap = nn.AdaptiveAvgPool2d(1)",
                 "self.gap = nn.Conv2d(16, 16, 7, groups=16)")),
       {"gap": "failed"}, {"gap": "kernel covers the map"}),
-    M("20,001 parameters", "wrong",
-      edit(I3, ("        self.pool1 = nn.MaxPool2d(2)\n",
-                "        self.pool1 = nn.MaxPool2d(2)\n        self.extra = "
-                "nn.Parameter(torch.zeros(20_001 - 17_154))\n")),
-      {"params": "failed"}, {"params": "20,001 parameters"}),
     M("weights hidden in a buffer", "wrong",
       edit(I3, ("        self.pool1 = nn.MaxPool2d(2)\n",
                 "        self.pool1 = nn.MaxPool2d(2)\n        self."
                 "register_buffer('w', torch.randn(16, 16, 5, 5))\n"),
-           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+           (POOL1,
             "        X = self.pool1(X + nn.functional.conv2d(X, self.w, "
             "padding=2))\n"),
            ('"conv2": (16, 28, 28),', '"conv2": (16, 28, 28), "w": (16, 28, 28),')),
@@ -380,7 +350,7 @@ MUTANTS = [
       edit(I3, ("        self.pool1 = nn.MaxPool2d(2)\n",
                 "        self.pool1 = nn.MaxPool2d(2)\n"
                 "        self.w = torch.randn(16, 16, 5, 5)\n"),
-           ("        X = self.pool1(X)          # (B, 16, 14, 14)\n",
+           (POOL1,
             "        X = self.pool1(X + nn.functional.conv2d(X, self.w, "
             "padding=2))\n"),
            ('"conv2": (16, 28, 28),', '"conv2": (16, 28, 28), "w": (16, 28, 28),')),
@@ -389,9 +359,6 @@ MUTANTS = [
       HEAD + BIG + "    def parameters(self, recurse=True):\n"
       "        return iter([])\n" + SHAPES_BIG,
       {"params": "failed", "gap": "failed"}),
-    M("wrong shape table entry", "wrong",
-      edit(I3, ('"trans1": (12, 14, 14)', '"trans1": (12, 7, 7)')),
-      {"shapes": "failed"}, {"shapes": "trans1"}),
     M("shape table of two Sequential rows", "wrong",
       edit(SEQ, (SEQ[SEQ.index("def layer_shapes"):],
                  'def layer_shapes():\n    return {"features": (10,)}\n')),
@@ -407,10 +374,6 @@ MUTANTS = [
            ('        "head": (10, 1, 1),\n    }',
             '        "head": (10, 1, 1),\n    }]')),
       {"shapes": "failed"}, {"shapes": "non-empty dict"}),
-    M("output of 9 classes", "wrong",
-      edit(I3, ("nn.Conv2d(16, 10, 1)", "nn.Conv2d(16, 9, 1)"),
-           ('"head": (10, 1, 1)', '"head": (9, 1, 1)')),
-      {"output": "failed"}),
     M("squeeze() breaks a batch of one", "wrong",
       edit(I3, (RET, "        return self.head(X).squeeze()\n")),
       {"output": "failed"}, {"output": "batch of 1"}),
@@ -469,44 +432,37 @@ MUTANTS = [
       {"builds": "failed", "epochs": "failed", **BLOCKED},
       {"builds": "left no network"}),
     # ---------------------------------------------------------- fault
-    M("endless loop in forward", "fault",
-      edit(I3, (FWD, "        while True:\n            pass\n" + FWD)),
-      {"builds": "failed", **BLOCKED}, {"builds": "did not finish.*line"}),
-    M("os._exit(0) in Net()", "fault",
-      edit(I3, ("        super().__init__()\n",
-                "        super().__init__()\n        import os\n"
-                "        os._exit(0)\n")),
-      {"builds": "failed", **BLOCKED}, {"builds": "exit code 0"}),
-    M("KeyboardInterrupt raised in forward", "fault",
-      edit(I3, (FWD, "        raise KeyboardInterrupt\n")),
-      {"builds": "failed", **BLOCKED}, {"builds": "KeyboardInterrupt"}),
-    M("sys.exit(3) at import", "fault", "import sys\nsys.exit(3)\n" + I3,
-      {"builds": "failed", **BLOCKED}, {"builds": "SystemExit"}),
-    M("kills itself with SIGKILL", "fault",
-      edit(I3, ("        super().__init__()\n",
-                "        super().__init__()\n        import os, signal\n"
-                "        os.kill(os.getpid(), signal.SIGKILL)\n")),
-      {"builds": "failed", **BLOCKED}, {"builds": "signal 9"}),
-    M("NaN outputs", "fault",
-      edit(I3, (RET, "        return self.head(X).flatten(1) * float('nan')\n")),
-      {"builds": "failed", **BLOCKED}, {"builds": "NaN"}),
-    M("forward returns a tuple", "fault",
-      edit(I3, (RET, "        return self.head(X).flatten(1), X\n")),
-      {"builds": "failed", **BLOCKED}, {"builds": "tuple"}),
-    M("stale Linear(1176, 10) after a width change", "fault",
-      edit(I0, ("nn.Linear(24 * 7 * 7, 10)", "nn.Linear(1176, 10)"),
-           ("nn.Conv2d(16, 24, 3, padding=1)", "nn.Conv2d(16, 20, 3, padding=1)")),
-      {"builds": "failed", "params": "blocked", "output": "blocked",
-       "shapes": "blocked"}, {"builds": "mat1 and mat2"}, step="i0",
-      train=TRAIN1),
-    M("X.view(X.size(0), -1) on a channels_last batch", "fault",
-      edit(I0, ("self.fc(X.flatten(1))", "self.fc(X.view(X.size(0), -1))")),
-      {"builds": "failed", "params": "blocked", "output": "blocked",
-       "shapes": "blocked"}, {"builds": "view"}, step="i0", train=TRAIN1),
-    M("Net() raises", "fault",
-      edit(I3, ("        super().__init__()\n",
-                "        super().__init__()\n        raise RuntimeError('oops')\n")),
-      {"builds": "failed", **BLOCKED}, {"builds": "line .*oops"}),
+    crash("endless loop in forward",
+          edit(I3, (FWD, "        while True:\n            pass\n" + FWD)),
+          "did not finish.*line"),
+    crash("os._exit(0) in Net()", edit(I3, in_init("import os\nos._exit(0)")),
+          "exit code 0"),
+    crash("KeyboardInterrupt raised in forward",
+          edit(I3, (FWD, "        raise KeyboardInterrupt\n")),
+          "KeyboardInterrupt"),
+    crash("sys.exit(3) at import", "import sys\nsys.exit(3)\n" + I3,
+          "SystemExit"),
+    crash("kills itself with SIGKILL",
+          edit(I3, in_init("import os, signal\n"
+                           "os.kill(os.getpid(), signal.SIGKILL)")),
+          "signal 9"),
+    crash("NaN outputs",
+          edit(I3, (RET, "        return self.head(X).flatten(1) * "
+                         "float('nan')\n")), "NaN"),
+    crash("forward returns a tuple",
+          edit(I3, (RET, "        return self.head(X).flatten(1), X\n")),
+          "tuple"),
+    crash("stale Linear(1176, 10) after a width change",
+          edit(I0, ("nn.Linear(24 * 7 * 7, 10)", "nn.Linear(1176, 10)"),
+               ("nn.Conv2d(16, 24, 3, padding=1)",
+                "nn.Conv2d(16, 20, 3, padding=1)")),
+          "mat1 and mat2", step="i0", train=TRAIN1),
+    crash("X.view(X.size(0), -1) on a channels_last batch",
+          edit(I0, ("self.fc(X.flatten(1))",
+                    "self.fc(X.view(X.size(0), -1))")),
+          "view", step="i0", train=TRAIN1),
+    crash("Net() raises", edit(I3, in_init("raise RuntimeError('oops')")),
+          "line .*oops"),
     M("layer_shapes() raises", "fault",
       edit(I3, ("    return {\n        \"conv1\"",
                 "    1 / 0\n    return {\n        \"conv1\"")),
@@ -514,14 +470,24 @@ MUTANTS = [
     M("recipe() raises", "fault", I3, {"epochs": "failed"},
       {"epochs": "KeyError"},
       train="def recipe():\n    return {}['x']\n"),
-    M("syntax error in model.py", "fault", I3 + "\ndef broken(:\n",
-      {"builds": "failed", **BLOCKED}, {"builds": "SyntaxError"}),
-    M("forward decides on a tensor value", "fault",
-      edit(I3, (FWD, "        if X.sum() > 0:\n            X = X * 2\n" + FWD)),
-      {"builds": "failed", **BLOCKED}, {"builds": "torch.export"}),
-    M("input() in model.py", "fault", "input('name? ')\n" + I3,
-      {"builds": "failed", **BLOCKED}, {"builds": "EOFError"}),
+    crash("syntax error in model.py", I3 + "\ndef broken(:\n", "SyntaxError"),
+    crash("forward decides on a tensor value",
+          edit(I3, (FWD, "        if X.sum() > 0:\n            X = X * 2\n"
+                         + FWD)), "torch.export"),
+    crash("input() in model.py", "input('name? ')\n" + I3, "EOFError"),
     M("train.py fails to import", "fault", I3, {"epochs": "failed"},
       {"epochs": "ModuleNotFoundError"},
       train="import no_such_module\n" + TRAIN),
 ]
+
+# The lessons' "common mistakes" (tinycnn/mistakes.py), each with the check
+# it must fail (None: a legitimate variant that must pass).
+SAYS = {"no batchnorm": "no BatchNorm runs", "no dropout": "no dropout",
+        "linear head over flattened 7x7": "flattening",
+        "global max pool": "maximum", "20,001 parameters": "20,001 parameters",
+        "wrong shape table": "trans1"}
+MUTANTS += [
+    M(f"mistake: {title}", "wrong" if check else "legit", apply(edits),
+      {check: "failed"} if check else {},
+      {check: SAYS[title]} if title in SAYS else {})
+    for title, (edits, check) in MISTAKES.items()]

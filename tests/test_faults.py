@@ -11,8 +11,8 @@ import torch
 from tinycnn import data, grading, records
 from tinycnn.course import STEPS
 from tinycnn.grading import Fail, Grade
-from tinycnn.network import GradedNet
-from tinycnn.step import code_hash, graph_hash, run_dir, train_step
+from tinycnn.network import GradedNet, graph_hash, load
+from tinycnn.step import code_hash, run_dir, train_step
 
 
 @pytest.fixture
@@ -52,9 +52,9 @@ def fake_record(folder, net=None, acc=99.9, **over):
     """A record of this user's trainer claiming `acc`, with `net`'s weights
     (default: the untrained network), matching the code and recipe."""
     g = grade_i3(folder)
-    net = net or GradedNet(g.result.out)
+    net = net or GradedNet(load(g.result.out))
     rec = {"step": "i3", "params": 1, "code_hash": code_hash(folder),
-           "graph_hash": graph_hash(g.result.out), "recipe": asdict(g.recipe),
+           "graph_hash": graph_hash(g.graphs), "recipe": asdict(g.recipe),
            "final_test_acc": acc, "epochs": [
                {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": acc,
                 "test_acc": acc}], **over}
@@ -115,7 +115,7 @@ def test_checkpoint_of_another_architecture_is_refused(step_dir, root,
     from tinycnn import probe
 
     other = probe.run(root / "solutions/i2", out=tmp_path / "i2probe")
-    fake_record(step_dir, net=GradedNet(other.out))
+    fake_record(step_dir, net=GradedNet(load(other.out)))
     with pytest.raises(Fail, match="checkpoint does not fit"):
         grade_i3(step_dir).check("accuracy")
 

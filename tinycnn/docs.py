@@ -10,6 +10,7 @@ when the committed output differs from what this makes.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import shutil
@@ -129,8 +130,11 @@ def rules_md() -> str:
     return "\n".join(rows) + "\n"
 
 
-def grader_says(edits: list[tuple[str, str]], key: str) -> str:
-    """Run the real check on a broken i3; return its message."""
+@functools.cache
+def grader_says(title: str) -> str:
+    """Run the real check on MISTAKES[title]; return its message (once per
+    mistake: every lesson's table shows the same i3 mistakes)."""
+    edits, key = MISTAKES[title]
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "i3"
         folder.mkdir()
@@ -143,10 +147,10 @@ def grader_says(edits: list[tuple[str, str]], key: str) -> str:
 def mistakes_md(step: str = "i3") -> str:
     """Mistakes made to the i3 reference that this step's checks catch."""
     rows = ["| mistake | check | the grader says |", "|---|---|---|"]
-    for title, (edits, key) in MISTAKES.items():
+    for title, (_, key) in MISTAKES.items():
         if key is None or key not in course.STEPS[step].checks:
             continue
-        said = grader_says(edits, key).replace("|", "\\|").replace("\n", " ")
+        said = grader_says(title).replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {title} | {key} | {said} |")
     return "\n".join(rows) + "\n"
 

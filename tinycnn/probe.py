@@ -38,8 +38,8 @@ def where(tb) -> str:  # noqa: ANN001 - a traceback
     return f" ({Path(f.filename).name}, line {f.lineno}: {f.line})"
 
 
-def _import(path: Path):  # noqa: ANN202
-    name = f"tinycnn_learner_{path.stem}"
+def import_file(path: Path, name: str):  # noqa: ANN201
+    """Import the Python file at `path` as module `name`."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -89,14 +89,14 @@ class Probe:
 
         torch.set_num_threads(1)
         sys.path.insert(0, str(self.folder))
-        train = self.phase("import train.py", _import,
-                           self.folder / "train.py")
+        train = self.phase("import train.py", import_file,
+                           self.folder / "train.py", "tinycnn_learner_train")
         if train is not None:
             recipe = self.phase("recipe()", train.recipe)
             if "recipe()" not in self.facts["errors"]:
                 self.facts["recipe"] = self.describe_recipe(recipe)
-        model = self.phase("import model.py", _import,
-                           self.folder / "model.py")
+        model = self.phase("import model.py", import_file,
+                           self.folder / "model.py", "tinycnn_learner_model")
         if model is None:
             return self.finish()
         shapes = self.phase("layer_shapes()", model.layer_shapes)
@@ -132,10 +132,9 @@ class Probe:
             memory_format=torch.channels_last)
         for mode in ("train", "eval"):
             getattr(net, mode)()
-            out = self.phase(f"forward ({mode} mode)", net, X)
+            self.phase(f"forward ({mode} mode)", net, X)
             if f"forward ({mode} mode)" in self.facts["errors"]:
                 return self.finish()
-            self.facts[f"output_{mode}"] = describe_output(out)
         for mode in ("train", "eval"):
             getattr(net, mode)()
             ep = self.phase(f"torch.export ({mode} mode)", export, net, X)
@@ -162,16 +161,6 @@ class Probe:
         self.facts["phase"] = None
         self.facts["done"] = True
         self.save()
-
-
-def describe_output(out) -> dict:  # noqa: ANN001
-    import torch
-
-    if not torch.is_tensor(out):
-        return {"type": type(out).__name__}
-    finite = bool(torch.isfinite(out).all()) if out.is_floating_point() else True
-    return {"type": "Tensor", "shape": list(out.shape),
-            "dtype": str(out.dtype), "finite": finite}
 
 
 def export(net, X):  # noqa: ANN001, ANN201
@@ -213,6 +202,12 @@ class Result:
 
     def error(self, phase: str) -> dict | None:
         return self.facts.get("errors", {}).get(phase)
+
+    @property
+    def last_line(self) -> str:
+        """The child's last line of output (its last words before an exit)."""
+        lines = [ln for ln in self.output.splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else "(nothing)"
 
     @property
     def has_graphs(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import os
 import sys
 import time
@@ -14,7 +13,7 @@ from types import ModuleType
 
 import torch
 
-from tinycnn import probe, records
+from tinycnn import network, probe, records
 from tinycnn.data import load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
@@ -32,13 +31,6 @@ class Step:
     @property
     def name(self) -> str:  # "i3"
         return self.path.name
-
-    @property
-    def run_dir(self) -> Path:  # runs/steps/i3, runs/solutions/i3, ...
-        return run_dir(self.path)
-
-    def code_hash(self) -> str:
-        return code_hash(self.path)
 
 
 def runs_root() -> Path:
@@ -60,24 +52,16 @@ def code_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _import(path: Path, tag: str) -> ModuleType:
-    # a unique module name per file, so steps never shadow each other
-    name = f"tinycnn_step_{tag}_{path.parent.name}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_step(folder: str | Path) -> Step:
     folder = Path(folder).resolve()
     missing = [n for n in FILES if not (folder / n).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} has no {', '.join(missing)}")
     tag = hashlib.md5(str(folder).encode()).hexdigest()[:8]
-    return Step(folder, _import(folder / "model.py", tag),
-                _import(folder / "train.py", tag))
+    # a unique module name per file, so steps never shadow each other
+    names = [f"tinycnn_step_{tag}_{folder.name}_{f[:-3]}" for f in FILES]
+    return Step(folder, *(probe.import_file(folder / f, n)
+                          for f, n in zip(FILES, names, strict=True)))
 
 
 class StepError(Exception):
@@ -88,7 +72,11 @@ def probe_error(result: probe.Result) -> str | None:
     """Why a probe leaves nothing to train, in one line; None if it does."""
     if result.ended:
         phase = result.facts.get("phase") or "starting"
-        return f"your code {result.ended} during {phase}"
+        why = (": an endless loop, or a network far too big?"
+               if "did not finish" in result.ended else
+               ": learner code must not exit or signal; its output ended "
+               f"with: {result.last_line!r}")
+        return f"your code {result.ended} during {phase}{why}"
     for phase in ("import model.py", "Net()", "Net().to(channels_last)",
                   "forward (train mode)",
                   "forward (eval mode)", "torch.export (train mode)",
@@ -121,16 +109,6 @@ def read_recipe(result: probe.Result) -> Recipe:
         raise StepError(str(e)) from None
 
 
-def graph_hash(folder: Path) -> str:
-    """sha256 of the traced network's code in both modes."""
-    from tinycnn.network import load
-
-    h = hashlib.sha256()
-    for mode, g in load(folder).items():
-        h.update(mode.encode() + g.gm.code.encode())
-    return h.hexdigest()
-
-
 def train_step(folder: Path, device: torch.device, seed: int | None = None,
                out: Path | None = None, progress: bool = True,
                result: probe.Result | None = None,
@@ -142,8 +120,6 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     signed run record and returns it; StepError when there is nothing to
     train.
     """
-    from tinycnn.network import GradedNet, weights
-
     folder = Path(folder).resolve()
     result = result or probe.run(folder)
     problem = probe_error(result)
@@ -155,10 +131,10 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     out = Path(out or run_dir(folder))
     records.invalidate(out)  # an interrupted run must leave nothing to reuse
     torch.manual_seed(recipe.seed)
-    model = GradedNet(result.out)
-    from tinycnn.network import load
-
-    params = sum(weights(load(result.out)).values())
+    graphs = network.load(result.out)
+    params = sum(network.weights(graphs).values())
+    graph_hash = network.graph_hash(graphs)
+    model = network.GradedNet(graphs)  # the initial weights Net() built
     say = on_epoch or _print
     say(f"{folder.name}: {params:,} parameters, {recipe.num_epochs} epochs "
         f"on {describe(device)}")
@@ -180,7 +156,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         "step": folder.name,
         "impl": folder.parent.name,
         "code_hash": code_hash(folder),
-        "graph_hash": graph_hash(result.out),
+        "graph_hash": graph_hash,
         "params": params,
         "recipe": asdict(recipe),
         "device": describe(device),
