@@ -60,8 +60,8 @@ def _jsonable(value):  # noqa: ANN001, ANN202
 
 
 class Probe:
-    def __init__(self, folder: Path, out: Path) -> None:
-        self.folder, self.out = folder, out
+    def __init__(self, folder: Path, out: Path, seed: int | None) -> None:
+        self.folder, self.out, self.seed = folder, out, seed
         self.facts: dict = {"phase": None, "errors": {}, "done": False}
 
     def save(self) -> None:
@@ -95,6 +95,10 @@ class Probe:
             recipe = self.phase("recipe()", train.recipe)
             if "recipe()" not in self.facts["errors"]:
                 self.facts["recipe"] = self.describe_recipe(recipe)
+        if self.seed is None:  # as training would: Net() under the recipe's
+            seed = self.facts.get("recipe", {}).get("fields", {}).get("seed")
+            self.seed = seed if type(seed) is int else 0
+        self.facts["init_seed"] = self.seed
         model = self.phase("import model.py", import_file,
                            self.folder / "model.py", "tinycnn_learner_model")
         if model is None:
@@ -104,7 +108,7 @@ class Probe:
             self.facts["layer_shapes"] = _jsonable(shapes)
 
         def build():  # noqa: ANN202
-            torch.manual_seed(0)
+            torch.manual_seed(self.seed)
             return model.Net()
 
         net = self.phase("Net()", build)
@@ -122,6 +126,9 @@ class Probe:
             self.phase("forward (eval mode)", net, torch.zeros(2, 1, 28, 28))
             if "forward (eval mode)" in self.facts["errors"]:
                 return self.finish()
+        # the run starts from these: the forward passes below must not move
+        # BatchNorm's running statistics in what is exported
+        start = {k: v.clone() for k, v in net.state_dict().items()}
         # exactly as training feeds it: channels_last weights and batches
         self.phase("Net().to(channels_last)", lambda: net.to(
             memory_format=torch.channels_last))
@@ -137,7 +144,8 @@ class Probe:
                 return self.finish()
         for mode in ("train", "eval"):
             getattr(net, mode)()
-            ep = self.phase(f"torch.export ({mode} mode)", export, net, X)
+            ep = self.phase(f"torch.export ({mode} mode)", export, net, X,
+                            start)
             if ep is None:
                 return self.finish()
             torch.export.save(ep, self.out / f"{mode}.pt2")
@@ -163,23 +171,26 @@ class Probe:
         self.save()
 
 
-def export(net, X):  # noqa: ANN001, ANN201
+def export(net, X, state):  # noqa: ANN001, ANN201
+    """`net` in its current mode, with the weights and buffers `state`."""
     import torch
     from torch.export import Dim
 
+    net.load_state_dict(state)
     return torch.export.export(net, (X,), dynamic_shapes=({0: Dim.AUTO},))
 
 
 def main(argv: list[str]) -> int:
     folder, out = Path(argv[0]).resolve(), Path(argv[1]).resolve()
     timeout = float(argv[2]) if len(argv) > 2 else 0
+    seed = int(argv[3]) if len(argv) > 3 else None
     hang = open(out / HANG, "w")  # noqa: SIM115 - faulthandler keeps it
     if timeout > 1:
         # before the parent kills us (its clock started before our imports):
         # where were we?
         faulthandler.dump_traceback_later(max(timeout - 8, timeout * 0.75),
                                           file=hang)
-    Probe(folder, out).run()
+    Probe(folder, out, seed).run()
     faulthandler.cancel_dump_traceback_later()
     # skip interpreter teardown: learner atexit hooks are not our business
     os._exit(0)
@@ -215,9 +226,13 @@ class Result:
 
 
 def run(folder: Path, timeout: float | None = None,
-        out: Path | None = None) -> Result:
+        out: Path | None = None, seed: int | None = None) -> Result:
     """Probe the step in `folder` in a child process; never raises for
-    anything the learner's code does (a hang, an exit, a crash)."""
+    anything the learner's code does (a hang, an exit, a crash).
+
+    Net() is built under torch.manual_seed(seed), by default the recipe's
+    seed: the exported weights are the run's initial weights.
+    """
     import subprocess
     import tempfile
 
@@ -226,7 +241,7 @@ def run(folder: Path, timeout: float | None = None,
     out.mkdir(parents=True, exist_ok=True)
     log = out / "output.txt"
     cmd = [sys.executable, "-m", "tinycnn.probe", str(folder), str(out),
-           str(timeout)]
+           str(timeout), *([str(seed)] if seed is not None else [])]
     ended = None
     with open(log, "wb") as f:
         # its own session: a Ctrl-C in the terminal reaches the grader, which

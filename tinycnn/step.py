@@ -116,12 +116,12 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     """Train the network of the step in `folder`, as the grader does.
 
     The learner's code runs only in the probe's child process; what trains
-    here is the network it exported, by the recipe it read once. Writes a
-    signed run record and returns it; StepError when there is nothing to
-    train.
+    here is the network it exported (Net() built under the run's seed, as
+    an eager run would), by the recipe it read once. Writes a signed run
+    record and returns it; StepError when there is nothing to train.
     """
     folder = Path(folder).resolve()
-    result = result or probe.run(folder)
+    result = result or probe.run(folder, seed=seed)
     problem = probe_error(result)
     if problem:
         raise StepError(problem)
@@ -130,7 +130,6 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         recipe.seed = seed
     out = Path(out or run_dir(folder))
     records.invalidate(out)  # an interrupted run must leave nothing to reuse
-    torch.manual_seed(recipe.seed)
     graphs = network.load(result.out)
     params = sum(network.weights(graphs).values())
     graph_hash = network.graph_hash(graphs)
@@ -159,6 +158,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         "graph_hash": graph_hash,
         "params": params,
         "recipe": asdict(recipe),
+        "init_seed": result.facts.get("init_seed"),
         "device": describe(device),
         "torch": torch.__version__,
         "wall_s": round(time.perf_counter() - t0, 1),
