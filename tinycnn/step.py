@@ -17,8 +17,11 @@ from tinycnn import network, probe, records
 from tinycnn.data import load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
+from tinycnn.paths import ROOT, runs_root
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root",
+           "train_step"]
+
 FILES = ("model.py", "train.py")
 
 
@@ -31,11 +34,6 @@ class Step:
     @property
     def name(self) -> str:  # "i3"
         return self.path.name
-
-
-def runs_root() -> Path:
-    """Where run records go: $TINYCNN_RUNS, else runs/ in the repo."""
-    return Path(os.environ.get("TINYCNN_RUNS", ROOT / "runs"))
 
 
 def run_dir(folder: Path) -> Path:
@@ -129,7 +127,13 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     if seed is not None:
         recipe.seed = seed
     out = Path(out or run_dir(folder))
-    records.invalidate(out)  # an interrupted run must leave nothing to reuse
+    try:  # now, not after the training: a record that cannot be saved
+        records.check_writable(out)
+        records.invalidate(out)  # an interrupted run leaves nothing to reuse
+    except OSError as e:
+        raise StepError(f"cannot write the run record to {out}: "
+                        f"{e.strerror or e}; make it writable, or set "
+                        "TINYCNN_RUNS to a folder that is") from None
     graphs = network.load(result.out)
     params = sum(network.weights(graphs).values())
     graph_hash = network.graph_hash(graphs)
@@ -192,8 +196,11 @@ def main(train_file: str, argv: list[str] | None = None) -> None:
     folder = Path(train_file).resolve().parent
     try:
         device = pick_device(args.device)
-        record = train_step(folder, device, args.seed,
-                            progress=not args.no_progress)
+        with records.locked(run_dir(folder), lambda: _print(
+                f"{folder.name}: another run of this step is training; "
+                "waiting for it to finish")):
+            record = train_step(folder, device, args.seed,
+                                progress=not args.no_progress)
     except (ValueError, StepError, Diverged) as e:
         sys.exit(f"error: {e}")
     print(f"final test accuracy {record['final_test_acc']:.2f}%; "
