@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tinycnn.paths import ROOT
 
 
 def main() -> None:

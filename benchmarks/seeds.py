@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from tinycnn.course import STEPS as SPECS
+from tinycnn.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make benchmarks.* importable
     sys.path.insert(0, str(ROOT))
 
@@ -112,7 +112,7 @@ def main() -> None:
         for fut in as_completed(futures):
             try:
                 row = fut.result()
-            except Exception as e:  # noqa: BLE001 - report, keep the rest
+            except Exception as e:  # report, keep the rest
                 f, s = futures[fut]
                 print(f"FAILED {f} seed {s}: {type(e).__name__}: {e}")
                 continue

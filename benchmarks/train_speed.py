@@ -29,10 +29,10 @@ from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Recipe, prepare, train_batch
 
-STEPS_PER_EPOCH = math.ceil(60_000 / 128)
+BATCHES_PER_EPOCH = math.ceil(60_000 / 128)
 
 
-def seed_net(dropout: type[nn.Module]) -> nn.Sequential:
+def baseline_net(dropout: type[nn.Module]) -> nn.Sequential:
     """The seed README's layer table, 14K parameters."""
     def block(c_in: int, c_out: int) -> list[nn.Module]:
         return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
@@ -56,7 +56,7 @@ def time_seed(batches: int, device: torch.device, workers: int) -> float:
     ds = datasets.MNIST(root, train=True, download=False, transform=tf)
     loader = torch.utils.data.DataLoader(ds, batch_size=128, shuffle=True,
                                          num_workers=workers)
-    model = seed_net(nn.Dropout).to(device)
+    model = baseline_net(nn.Dropout).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
     t0 = None
@@ -71,13 +71,13 @@ def time_seed(batches: int, device: torch.device, workers: int) -> float:
         if n == batches + 5:
             break
     _sync(device)
-    return (time.perf_counter() - t0) / batches * STEPS_PER_EPOCH
+    return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
 
 
 def time_engine(batches: int, device: torch.device) -> float:
     X_train, y_train, _, _ = (t.to(device) for t in load_mnist())
     recipe = Recipe(rotation=7)
-    model = seed_net(nn.Dropout2d).to(device, memory_format=torch.channels_last)
+    model = baseline_net(nn.Dropout2d).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
     perm = torch.randperm(len(X_train), device=device)
@@ -89,7 +89,7 @@ def time_engine(batches: int, device: torch.device) -> float:
         train_batch(model, opt, prepare(X_train[idx], recipe), y_train[idx],
                     device)
     _sync(device)
-    return (time.perf_counter() - t0) / batches * STEPS_PER_EPOCH
+    return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
 
 
 def _sync(device: torch.device) -> None:

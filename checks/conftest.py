@@ -97,7 +97,7 @@ def say(config: pytest.Config, line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def graded(request: pytest.FixtureRequest):  # noqa: ANN201
+def graded(request: pytest.FixtureRequest):
     config = request.config
     name = _step(request.node)
     stale = _results_path(config, name)
@@ -114,7 +114,7 @@ def graded(request: pytest.FixtureRequest):  # noqa: ANN201
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem):  # noqa: ANN001, ANN201
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
     running = item.config.stash[RUNNING]
     running.append(item)
     result = yield
@@ -123,7 +123,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):  # noqa: ANN001, ANN20
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call):  # noqa: ANN001, ANN201
+def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(Fail):
         report.longrepr = str(call.excinfo.value)  # no traceback: it says all
@@ -148,7 +148,7 @@ def _add(item: pytest.Item, status: str, text: str) -> None:
                  "output": text})
 
 
-def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     tr, width = terminalreporter, terminalreporter._tw.fullwidth
     marks = {"passed": "PASS", "failed": "FAIL", "blocked": "----",
              "interrupted": "STOP"}
@@ -173,7 +173,7 @@ def _wrap(line: str, width: int) -> str:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:  # noqa: ANN001
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     config = session.config
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         for item in config.stash[RUNNING]:

@@ -11,12 +11,11 @@ not named in `expect` must pass. The bases are written for this project.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tinycnn.course import STEPS
 from tinycnn.mistakes import MISTAKES, apply
+from tinycnn.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 I3 = (ROOT / "solutions/i3/model.py").read_text()
 I2 = (ROOT / "solutions/i2/model.py").read_text()
 I0 = (ROOT / "solutions/i0/model.py").read_text()

@@ -213,7 +213,7 @@ def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as r:
                     data = gzip.decompress(r.read())
-            except Exception as e:  # noqa: BLE001 - any failure: next mirror
+            except Exception as e:  # any failure: next mirror
                 errors.append(f"{url}: {e}")
                 continue
             if hashlib.md5(data).hexdigest() == FILES[name]:
@@ -244,7 +244,7 @@ class _Bounded(np.ndarray):
     """The only array type the unpickler builds: it refuses sizes no MNIST
     array has before allocating, and object arrays (which hold pickles)."""
 
-    def __new__(cls, shape, dtype=float, *args, **kwargs):  # noqa: ANN001, ANN204
+    def __new__(cls, shape, dtype=float, *args, **kwargs):
         _check_shape(shape)
         if np.dtype(dtype).hasobject:
             raise pickle.UnpicklingError("refusing an array of objects")
@@ -275,7 +275,7 @@ class _NumpyOnly(pickle.Unpickler):
     refuse sizes and types MNIST never has.
     """
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str):
         allowed = {
             ("numpy", "ndarray"): _Bounded,
             ("numpy", "dtype"): np.dtype,
@@ -289,7 +289,7 @@ class _NumpyOnly(pickle.Unpickler):
         return allowed[(module, name)]
 
 
-def _reconstruct():  # noqa: ANN202
+def _reconstruct():
     try:
         from numpy._core.multiarray import _reconstruct as f
     except ImportError:  # numpy < 2
@@ -444,7 +444,7 @@ def ensure_mnist(root: str | Path | None = None, verbose: bool = True) -> Path:
     return raw
 
 
-def load_mnist(root: str | Path | None = None):  # noqa: ANN201
+def load_mnist(root: str | Path | None = None):
     """Return (X_train, y_train, X_test, y_test); X uint8 (N, 1, 28, 28)."""
     raw = ensure_mnist(root, verbose=True)
 

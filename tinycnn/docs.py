@@ -295,7 +295,7 @@ def results_example(impl: str, step: str = "i3") -> str:
     return f"```json\n{text}\n```\n"
 
 
-def _png(fig) -> bytes:  # noqa: ANN001
+def _png(fig) -> bytes:
     import io
 
     import matplotlib.pyplot as plt

@@ -61,7 +61,7 @@ class Recipe:
     nesterov: bool = False      # SGD look-ahead momentum
     weight_decay: float = 0.0   # L2 penalty on every parameter
     schedule: str = "onecycle"  # "onecycle" (per batch), "step", "constant"
-    pct_start: float = 0.25     # onecycle: share of steps spent warming up
+    pct_start: float = 0.25     # onecycle: share of batches spent warming up
     step_size: int = 1          # step: epochs between lr decays
     gamma: float = 0.1          # step: lr factor at each decay
     rotation: float = 0.0       # random rotation, max degrees (0: off)
@@ -180,7 +180,7 @@ def autocast(device: torch.device):
 
 def train_batch(model: nn.Module, opt: torch.optim.Optimizer,
                 X: torch.Tensor, y: torch.Tensor, device: torch.device,
-                label_smoothing: float = 0.0):  # noqa: ANN201
+                label_smoothing: float = 0.0):
     """One optimizer step on a prepared batch; returns (loss, logits)."""
     with autocast(device):
         logits = model(X)                   # (B, 10)

@@ -118,7 +118,7 @@ class Grade:
             return Fail(text, cause_hint(text))
         try:
             self.graphs  # noqa: B018 - load them now, or say why not
-        except Exception as e:  # noqa: BLE001 - any unreadable graph
+        except Exception as e:  # any unreadable graph
             return Fail(f"the exported network could not be read: "
                         f"{type(e).__name__}: {str(e)[:300]}", hint("builds"))
         for mode in ("train", "eval"):
@@ -246,7 +246,7 @@ def check_batchnorm(g: Grade) -> str:
     return f"{len(bns)} BatchNorm layer(s), running statistics in eval"
 
 
-def _dropout_p(n) -> float:  # noqa: ANN001
+def _dropout_p(n) -> float:
     if n.target in nw.BERNOULLI:
         return 1.0  # a mask: random by construction
     p = n.args[1] if len(n.args) > 1 else n.kwargs.get("p", 0.5)
@@ -285,7 +285,7 @@ def check_dropout(g: Grade) -> str:
     return f"{len(drops)} dropout op(s), p = {', '.join(map(str, ps))}"
 
 
-def _one_by_one(n) -> tuple[int, int] | None:  # noqa: ANN001
+def _one_by_one(n) -> tuple[int, int] | None:
     """(C_in, C_out) of a 1x1 conv, else None."""
     if n.target not in nw.CONV or len(n.args) < 2:
         return None
@@ -295,7 +295,7 @@ def _one_by_one(n) -> tuple[int, int] | None:  # noqa: ANN001
     return int(w.shape[1]), int(w.shape[0])
 
 
-def _beside_pool(n) -> str | None:  # noqa: ANN001
+def _beside_pool(n) -> str | None:
     """'after max_pool2d in pool1' / 'before ...' if a pool is adjacent."""
     src = n.args[0]
     while isinstance(src, fx.Node) and (
@@ -402,7 +402,7 @@ def check_output(g: Grade) -> str:
     for batch in (1, 3, 64):
         try:
             out = g.logits("eval", _X(batch))
-        except Exception as e:  # noqa: BLE001 - the graph refuses the batch
+        except Exception as e:  # the graph refuses the batch
             raise Fail(f"a batch of {batch} fails: {str(e)[:200]}",
                        hint("output", 1)) from None
         if tuple(out.shape) != (batch, 10):
@@ -419,7 +419,7 @@ def layers(ev: nw.Graph) -> list:
             or nw.is_global_average(n)]
 
 
-def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:  # noqa: ANN001
+def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:
     if not isinstance(raw, dict) or "dict" not in raw or not raw["dict"]:
         got = raw.get("repr") if isinstance(raw, dict) else raw
         raise Fail(f"layer_shapes() must return a non-empty dict "
@@ -538,7 +538,7 @@ CHECK_FUNCS = {
 }
 
 
-def grade(folder: Path, step: str, checks=None, **kw) -> dict[str, dict]:  # noqa: ANN001
+def grade(folder: Path, step: str, checks=None, **kw) -> dict[str, dict]:
     """Every check of `step` on `folder`: {check: {status, output}}.
 
     status is "passed", "failed" or "blocked"; the project's tests and the
@@ -551,7 +551,7 @@ def grade(folder: Path, step: str, checks=None, **kw) -> dict[str, dict]:  # noq
         g.close()
 
 
-def run_checks(g: Grade, checks=None) -> dict[str, dict]:  # noqa: ANN001
+def run_checks(g: Grade, checks=None) -> dict[str, dict]:
     rows = {}
     for check in checks or g.spec.checks:
         t0 = time.perf_counter()

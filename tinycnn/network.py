@@ -65,7 +65,7 @@ PASS_THROUGH = BATCH_NORM | DROPOUT | {
     aten.detach.default}
 
 
-def val(n: fx.Node):  # noqa: ANN201 - the fake tensor traced for `n`
+def val(n: fx.Node):  # the fake tensor traced for `n`
     v = n.meta.get("val")
     if isinstance(v, (tuple, list)):
         v = v[0] if v and torch.is_tensor(v[0]) else None
@@ -140,8 +140,8 @@ class Graph:
     def ops(self, targets: set) -> list[fx.Node]:
         return [n for n in self.nodes if n.target in targets]
 
-    def run(self, X: torch.Tensor, taps=(), detach=(), perturb=None,  # noqa: ANN001
-            seed: int = 0):  # noqa: ANN201
+    def run(self, X: torch.Tensor, taps=(), detach=(), perturb=None,
+            seed: int = 0):
         """Forward on a copy; returns (logits, {tapped node: its delta})."""
         return _Tap(copy.deepcopy(self.gm), set(taps), set(detach),
                     perturb or {}).go(X, seed)
@@ -151,7 +151,7 @@ class Graph:
         """The name of the image's node, to tap or perturb it."""
         return self.gm.graph.find_nodes(op="placeholder")[0].name
 
-    def used(self, names, X: torch.Tensor, seed: int = 0) -> dict[str, bool]:  # noqa: ANN001
+    def used(self, names, X: torch.Tensor, seed: int = 0) -> dict[str, bool]:
         """Which of these nodes the logits depend on (non-zero gradient)."""
         logits, deltas = self.run(X, taps=names, seed=seed)
         R = torch.randn(logits.shape, generator=torch.Generator().manual_seed(1))
@@ -162,12 +162,12 @@ class Graph:
 
 
 class _Tap(fx.Interpreter):
-    def __init__(self, gm, taps, detach, perturb) -> None:  # noqa: ANN001
+    def __init__(self, gm, taps, detach, perturb) -> None:
         super().__init__(gm)
         self.taps, self.detach, self.perturb = taps, detach, perturb
         self.deltas: dict[str, torch.Tensor] = {}
 
-    def run_node(self, n: fx.Node):  # noqa: ANN201
+    def run_node(self, n: fx.Node):
         out = super().run_node(n)
         if not (torch.is_tensor(out) and out.is_floating_point()):
             return out
@@ -181,7 +181,7 @@ class _Tap(fx.Interpreter):
             out = out + d
         return out
 
-    def go(self, X: torch.Tensor, seed: int):  # noqa: ANN201
+    def go(self, X: torch.Tensor, seed: int):
         torch.manual_seed(seed)
         return self.run(X), self.deltas
 
@@ -225,7 +225,7 @@ def weights(graphs: dict[str, Graph]) -> dict[str, int]:
     return counted
 
 
-def _attr(gm: nn.Module, target: str):  # noqa: ANN202
+def _attr(gm: nn.Module, target: str):
     obj = gm
     for part in target.split("."):
         obj = getattr(obj, part, None)

@@ -28,7 +28,7 @@ FACTS, HANG = "facts.json", "hang.txt"
 LEARNER_FILES = ("model.py", "train.py")
 
 
-def where(tb) -> str:  # noqa: ANN001 - a traceback
+def where(tb) -> str:  # a traceback
     """' (model.py, line 42: X = ...)': the learner's last line in `tb`."""
     frames = [f for f in traceback.extract_tb(tb)
               if Path(f.filename).name in LEARNER_FILES]
@@ -38,7 +38,7 @@ def where(tb) -> str:  # noqa: ANN001 - a traceback
     return f" ({Path(f.filename).name}, line {f.lineno}: {f.line})"
 
 
-def import_file(path: Path, name: str):  # noqa: ANN201
+def import_file(path: Path, name: str):
     """Import the Python file at `path` as module `name`."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -47,7 +47,7 @@ def import_file(path: Path, name: str):  # noqa: ANN201
     return module
 
 
-def _jsonable(value):  # noqa: ANN001, ANN202
+def _jsonable(value):
     """layer_shapes() as JSON, keeping what is wrong visible."""
     if isinstance(value, dict):
         return {"dict": [[repr(k) if not isinstance(k, str) else k,
@@ -69,13 +69,13 @@ class Probe:
         tmp.write_text(json.dumps(self.facts))
         os.replace(tmp, self.out / FACTS)
 
-    def phase(self, name: str, fn, *args):  # noqa: ANN001, ANN202
+    def phase(self, name: str, fn, *args):
         """Run learner code for `name`; record what went wrong, if anything."""
         self.facts["phase"] = name
         self.save()
         try:
             return fn(*args)
-        except BaseException as e:  # noqa: BLE001 - SystemExit, Ctrl-C too
+        except BaseException as e:  # SystemExit, Ctrl-C too
             kind = ("todo" if isinstance(e, NotImplementedError) else
                     "error")
             self.facts["errors"][name] = {
@@ -107,7 +107,7 @@ class Probe:
         if "layer_shapes()" not in self.facts["errors"]:
             self.facts["layer_shapes"] = _jsonable(shapes)
 
-        def build():  # noqa: ANN202
+        def build():
             torch.manual_seed(self.seed)
             return model.Net()
 
@@ -151,7 +151,7 @@ class Probe:
             torch.export.save(ep, self.out / f"{mode}.pt2")
         self.finish()
 
-    def describe_recipe(self, recipe) -> dict:  # noqa: ANN001
+    def describe_recipe(self, recipe) -> dict:
         from tinycnn.engine import Recipe
 
         if not dataclasses.is_dataclass(recipe) or not isinstance(
@@ -171,7 +171,7 @@ class Probe:
         self.save()
 
 
-def export(net, X, state):  # noqa: ANN001, ANN201
+def export(net, X, state):
     """`net` in its current mode, with the weights and buffers `state`."""
     import torch
     from torch.export import Dim

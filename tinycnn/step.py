@@ -110,7 +110,7 @@ def read_recipe(result: probe.Result) -> Recipe:
 def train_step(folder: Path, device: torch.device, seed: int | None = None,
                out: Path | None = None, progress: bool = True,
                result: probe.Result | None = None,
-               on_epoch=None, pass_acc: float | None = None) -> dict:  # noqa: ANN001
+               on_epoch=None, pass_acc: float | None = None) -> dict:
     """Train the network of the step in `folder`, as the grader does.
 
     The learner's code runs only in the probe's child process; what trains

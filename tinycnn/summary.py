@@ -29,7 +29,7 @@ class Layer:
     rf: int | None            # receptive field in pixels; None = whole image
 
 
-def _pair(v) -> tuple[int, int]:  # noqa: ANN001
+def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
