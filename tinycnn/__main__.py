@@ -1,4 +1,12 @@
-"""`python -m tinycnn COMMAND`: the course's housekeeping commands.
+"""`python -m tinycnn COMMAND`: the learner's loop and the housekeeping.
+
+    status      every step: not started, in progress, structure, trained,
+                passed; and the one next thing to do
+    watch [iN]  re-run iN's structure checks on every save (--manual: on
+                Enter); never trains
+    hint iN [CHECK]   the next hint for CHECK (default: the first failing)
+    reset iN    back up your files and restore the skeleton (--undo)
+    solution iN diff from your files to the reference, once iN passed
 
     data        make sure MNIST is on disk (verified), from any source
     summary D   the layer table of the Net in step folder D
@@ -18,6 +26,25 @@ from tinycnn.paths import ROOT
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tinycnn")
     sub = p.add_subparsers(dest="cmd", required=True)
+    st = sub.add_parser("status", help="where you are, and what next")
+    w = sub.add_parser("watch", help="structure checks on every save")
+    w.add_argument("step", nargs="?", help="default: the first not passed")
+    w.add_argument("--manual", action="store_true",
+                   help="check when Enter is pressed, not on save")
+    h = sub.add_parser("hint", help="the next hint, one tier at a time")
+    h.add_argument("step")
+    h.add_argument("check", nargs="?", help="default: the first failing")
+    h.add_argument("--all", action="store_true", help="every tier at once")
+    r = sub.add_parser("reset", help="restore the skeleton (backs up first)")
+    r.add_argument("step")
+    r.add_argument("--undo", action="store_true",
+                   help="bring back the files of the newest reset")
+    so = sub.add_parser("solution", help="your files vs the reference")
+    so.add_argument("step")
+    so.add_argument("--anyway", action="store_true",
+                    help="show it before the step has passed")
+    for q in (st, w, h, r, so):
+        q.add_argument("--impl", default="steps", help=argparse.SUPPRESS)
     d = sub.add_parser("data", help="fetch and verify MNIST")
     d.add_argument("--root", help="data folder "
                    "(default: $TINYCNN_DATA, else data/ in the repo)")
@@ -28,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("docs", help="regenerate docs/generated and docs/assets")
     args = p.parse_args(argv)
 
+    if args.cmd in ("status", "watch", "hint", "reset", "solution"):
+        return _loop(args)
     if args.cmd == "data":
         from tinycnn.data import DataError, ensure_mnist, md5
 
@@ -56,6 +85,25 @@ def main(argv: list[str] | None = None) -> int:
 
         for rel in write_docs():
             print(f"docs/{rel}")
+    return 0
+
+
+def _loop(args: argparse.Namespace) -> int:
+    from tinycnn import loop
+
+    if args.cmd == "status":
+        loop.status(args.impl)
+    elif args.cmd == "watch":
+        step = args.step or next(
+            (s for s in loop.STEPS
+             if not loop.passed(loop.folder_of(s, args.impl))), "i0")
+        loop.watch(step, args.impl, args.manual)
+    elif args.cmd == "hint":
+        loop.hint(args.step, args.check, args.all, args.impl)
+    elif args.cmd == "reset":
+        loop.reset(args.step, args.undo, args.impl)
+    elif args.cmd == "solution":
+        return 0 if loop.solution(args.step, args.anyway, args.impl) else 1
     return 0
 
 

@@ -1,0 +1,28 @@
+"""The course notebook runs headless and grades a step from a cell."""
+
+import os
+
+import pytest
+
+from tinycnn.paths import ROOT
+
+nbclient = pytest.importorskip("nbclient")
+nbformat = pytest.importorskip("nbformat")
+
+
+def test_notebook_grades_a_step(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
+    nb = nbformat.read(ROOT / "notebooks/course.ipynb", as_version=4)
+    params = nb.cells[1]
+    assert params.source.startswith('STEP = "i0"')
+    params.source = 'STEP = "i3"\nIMPL = "solutions"\nTRAIN = False'
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": ROOT}})
+    client.execute(env={**os.environ})
+    out = {i: "".join(o.get("text", "") + str(o.get("data", {}))
+                      for o in c.get("outputs", []))
+           for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    assert "i3  The GAP head" in out[3]
+    assert "PASS" in out[5] and "FAIL" not in out[5]
+    assert "<table>" in out[5]  # Jupyter shows the HTML table
+    assert "every check passed" in out[7]
