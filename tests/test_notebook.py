@@ -26,3 +26,22 @@ def test_notebook_grades_a_step(tmp_path, monkeypatch):
     assert "PASS" in out[5] and "FAIL" not in out[5]
     assert "<table>" in out[5]  # Jupyter shows the HTML table
     assert "every check passed" in out[7]
+
+
+@pytest.mark.slow
+def test_notebook_trains_with_a_live_plot(tmp_path, monkeypatch):
+    """i0 trains from a cell: epoch lines stream, the plot is redrawn per
+    epoch, and the table and final curves follow."""
+    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
+    nb = nbformat.read(ROOT / "notebooks/course.ipynb", as_version=4)
+    nb.cells[1].source = 'STEP = "i0"\nIMPL = "solutions"\nTRAIN = True'
+    client = nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                                     resources={"metadata": {"path": ROOT}})
+    client.execute(env={**os.environ})
+    outs = nb.cells[5].outputs
+    text = "".join(o.get("text", "") for o in outs)
+    assert "epoch  1" in text and "about" in text  # live lines, estimate
+    pngs = [o for o in outs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 2  # the live plot (updated in place), the curves
+    assert any("<table>" in o.get("data", {}).get("text/html", "")
+               for o in outs)

@@ -105,6 +105,7 @@ class Grade:
     say: Callable[[str], None] = print
     timeout: float | None = None
     details: dict[str, str] = field(default_factory=dict)  # check: detail
+    on_row: Callable[[dict], None] | None = None  # each epoch's metrics
 
     @cached_property
     def result(self) -> probe.Result:
@@ -500,7 +501,7 @@ def check_accuracy(g: Grade) -> str:
             try:
                 train_step(g.folder, g.device, result=g.result,
                            on_epoch=g.say, progress=False,
-                           pass_acc=g.spec.pass_acc)
+                           pass_acc=g.spec.pass_acc, on_row=g.on_row)
             except Diverged as e:
                 raise Fail(str(e), hint("accuracy", 1)) from None
             except StepError as e:

@@ -379,14 +379,39 @@ def grade(step: str, impl: str = "steps", train: bool = True,
     spec = STEPS[step]
     checks = spec.checks if train else structure(step)
     g = Grade(folder_of(step, impl), spec, pick_device(device), retrain,
-              lambda line: print(line, flush=True))
+              lambda line: print(line, flush=True), on_row=_live_plot(spec))
     try:
         report = Report(step, run_checks(g, checks))
     finally:
         g.close()
     curves = run_dir(g.folder) / records.CURVES
-    if train and curves.is_file() and "IPython" in sys.modules:
+    if train and curves.is_file() and _in_jupyter():
         from IPython.display import Image, display
 
         display(report, Image(filename=str(curves)))
     return report
+
+
+def _in_jupyter() -> bool:
+    ip = sys.modules.get("IPython")
+    return bool(ip and ip.get_ipython() is not None)
+
+
+def _live_plot(spec: Spec) -> Callable[[dict], None] | None:
+    """In Jupyter, a test-accuracy plot redrawn in place after each epoch."""
+    if not _in_jupyter():
+        return None
+    from IPython.display import Image, display
+
+    rows: list[dict] = []
+    handle = display(display_id=True)
+
+    def update(row: dict) -> None:
+        rows.append(row)
+        png = records.plot_curves({
+            "epochs": rows, "pass_acc": spec.pass_acc,
+            "title": f"{spec.step}: epoch {row['epoch']}, test "
+                     f"{row['test_acc']:.2f}% (training...)"})
+        handle.update(Image(data=png))
+
+    return update

@@ -161,7 +161,8 @@ def plot_curves(record: dict) -> bytes:
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(f"{record['step']}: {record['params']:,} parameters, "
+    fig.suptitle(record.get("title") or
+                 f"{record['step']}: {record['params']:,} parameters, "
                  f"final test {record['final_test_acc']:.2f}%")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -7,6 +7,7 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
@@ -110,8 +111,13 @@ def read_recipe(result: probe.Result) -> Recipe:
 def train_step(folder: Path, device: torch.device, seed: int | None = None,
                out: Path | None = None, progress: bool = True,
                result: probe.Result | None = None,
-               on_epoch=None, pass_acc: float | None = None) -> dict:
+               on_epoch: Callable[[str], None] | None = None,
+               pass_acc: float | None = None,
+               on_row: Callable[[dict], None] | None = None) -> dict:
     """Train the network of the step in `folder`, as the grader does.
+
+    `on_epoch(line)` gets each line to show (default: print);
+    `on_row(metrics)` each epoch's numbers, for a live plot.
 
     The learner's code runs only in the probe's child process; what trains
     here is the network it exported (Net() built under the run's seed, as
@@ -147,6 +153,8 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
             f"  acc {row['train_acc']:.2f}%  |  test loss "
             f"{row['test_loss']:.4f}  acc {row['test_acc']:.2f}%"
             f"  |  {row['seconds']:.1f}s")
+        if on_row:
+            on_row(row)
 
     def estimate(seconds: float) -> None:
         say(f"{folder.name}: {recipe.num_epochs} epochs, about "
