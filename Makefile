@@ -7,10 +7,10 @@ BIN := $(VENV)/bin
 
 .PHONY: setup data course grade test lint skeletons bench seeds
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,docs]"
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev,docs]"
 	touch $@
 
 setup: $(BIN)/.installed data

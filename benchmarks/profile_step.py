@@ -14,9 +14,10 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from benchmarks.train_speed import seed_net
+from benchmarks.train_speed import baseline_net
 from tinycnn.data import load_mnist
 from tinycnn.engine import Recipe, prepare, train_batch
+from tinycnn.precision import choose
 
 
 def main() -> None:
@@ -25,17 +26,17 @@ def main() -> None:
                    default="channel")
     p.add_argument("--rows", type=int, default=12)
     args = p.parse_args()
-    device = torch.device("cpu")
+    precision = choose(torch.device("cpu"))[0]
     X_train, y_train, _, _ = load_mnist()
     drop = nn.Dropout if args.dropout == "element" else nn.Dropout2d
-    model = seed_net(drop).to(memory_format=torch.channels_last)
+    model = baseline_net(drop).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     recipe = Recipe(rotation=7)
 
     def step() -> None:  # the engine's own step
         idx = torch.randint(0, len(X_train), (128,))
         train_batch(model, opt, prepare(X_train[idx], recipe), y_train[idx],
-                    device)
+                    precision)
 
     for _ in range(5):
         step()

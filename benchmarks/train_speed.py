@@ -6,10 +6,13 @@ rotation up to 7 degrees) in one process on the same machine:
   seed     torchvision MNIST + DataLoader + PIL RandomRotation/ToTensor/
            Normalize, element-wise nn.Dropout, fp32
   engine   whole set in memory as uint8, batched rotation on the device,
-           channels_last, channel-wise Dropout2d, bf16 autocast on CPU
+           channels_last, channel-wise Dropout2d; on a CPU timed in both
+           fp32 and bf16 autocast, and the precision the engine picks on
+           this machine (tinycnn.precision) is named
 
 Each is timed over --batches steps after a short warm-up and scaled to
-the 469 steps of an epoch.
+the 469 steps of an epoch. The result names the CPU model and its torch
+capability (AVX2, AVX512, AMX...): a timing holds for that CPU only.
 
     python benchmarks/train_speed.py [--batches 100] [--device cpu]
 """
@@ -28,6 +31,7 @@ from torch import nn
 from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Recipe, prepare, train_batch
+from tinycnn.precision import choose, cpu_name
 
 BATCHES_PER_EPOCH = math.ceil(60_000 / 128)
 
@@ -74,7 +78,7 @@ def time_seed(batches: int, device: torch.device, workers: int) -> float:
     return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
 
 
-def time_engine(batches: int, device: torch.device) -> float:
+def time_engine(batches: int, device: torch.device, precision: str) -> float:
     X_train, y_train, _, _ = (t.to(device) for t in load_mnist())
     recipe = Recipe(rotation=7)
     model = baseline_net(nn.Dropout2d).to(device, memory_format=torch.channels_last)
@@ -87,7 +91,7 @@ def time_engine(batches: int, device: torch.device) -> float:
             t0 = time.perf_counter()
         idx = perm[i * 128:(i + 1) * 128]
         train_batch(model, opt, prepare(X_train[idx], recipe), y_train[idx],
-                    device)
+                    precision)
     _sync(device)
     return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
 
@@ -107,15 +111,27 @@ def main() -> None:
     args = p.parse_args()
     device = pick_device(args.device)
     seed = time_seed(args.batches, device, args.workers)
-    engine = time_engine(args.batches, device)
-    result = {"device": describe(device), "threads": torch.get_num_threads(),
+    picked, why = choose(device)
+    kinds = ("fp32", "bf16") if device.type == "cpu" else ("fp32",)
+    engine = {p: time_engine(args.batches, device, p) for p in kinds}
+    result = {"device": describe(device), "cpu": cpu_name(),
+              "capability": torch.backends.cpu.get_cpu_capability(),
+              "threads": torch.get_num_threads(),
               "batches_timed": args.batches,
               "seed_s_per_epoch": round(seed, 1),
-              "engine_s_per_epoch": round(engine, 1),
-              "speedup": round(seed / engine, 2)}
+              **{f"engine_{p}_s_per_epoch": round(t, 1)
+                 for p, t in engine.items()},
+              "engine_picks": picked, "why": why,
+              "engine_s_per_epoch": round(engine[picked], 1),
+              "speedup": round(seed / engine[picked], 2)}
+    print(f"{result['cpu']} ({result['capability']}), "
+          f"{result['threads']} threads")
     print(f"seed pipeline   {seed:6.1f} s/epoch")
-    print(f"tinycnn engine  {engine:6.1f} s/epoch")
-    print(f"speed-up        {seed / engine:6.2f}x on {result['device']}")
+    for p, t in engine.items():
+        print(f"engine, {p}    {t:6.1f} s/epoch")
+    print(f"the engine picks {picked} here ({why})")
+    print(f"speed-up        {seed / engine[picked]:6.2f}x on "
+          f"{result['device']}")
     print(json.dumps(result))
     if args.json:
         with open(args.json, "w") as f:

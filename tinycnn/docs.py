@@ -177,13 +177,19 @@ def copy_md(name: str) -> str:
 
 
 def speed_md() -> str:
-    rows = ["| device | seed pipeline s/epoch | tinycnn engine s/epoch | "
-            "speed-up |", "|---|---:|---:|---:|"]
+    rows = ["| machine | seed pipeline s/epoch | engine fp32 | engine bf16 | "
+            "engine picks | speed-up |", "|---|---:|---:|---:|---|---:|"]
     for f in sorted(RESULTS.glob("train_speed-*.json")):
         d = json.loads(f.read_text())
-        rows.append(f"| {d['device']} ({d['threads']} threads) | "
-                    f"{d['seed_s_per_epoch']} | {d['engine_s_per_epoch']} | "
-                    f"**{d['speedup']}×** |")
+        machine = (f"{d['cpu']} ({d['capability']})" if "cpu" in d else
+                   "x86 CPU with AMX (model not recorded)")
+        picks = d.get("engine_picks", "bf16 (always, then)")
+        rows.append(
+            f"| {machine}, {d['device']}, {d['threads']} threads | "
+            f"{d['seed_s_per_epoch']} | "
+            f"{d.get('engine_fp32_s_per_epoch', '-')} | "
+            f"{d.get('engine_bf16_s_per_epoch', d['engine_s_per_epoch'])} | "
+            f"{picks} | **{d['speedup']}x** |")
     return "\n".join(rows) + "\n"
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tinycnn.data import MEAN, STD
+from tinycnn.precision import autocast, choose
 
 
 @dataclass
@@ -167,22 +167,12 @@ def augment(X: torch.Tensor, r: Recipe) -> torch.Tensor:
     return F.grid_sample(X, grid, align_corners=False)
 
 
-def autocast(device: torch.device):
-    """bf16 convs on the CPU, where they cut the step time by a third.
-
-    On CUDA a net this small is bound by kernel launches, which casts only
-    add to (TF32 convs are already fast); MPS stays in fp32.
-    """
-    if device.type == "cpu":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return nullcontext()
-
-
 def train_batch(model: nn.Module, opt: torch.optim.Optimizer,
-                X: torch.Tensor, y: torch.Tensor, device: torch.device,
+                X: torch.Tensor, y: torch.Tensor, precision: str = "fp32",
                 label_smoothing: float = 0.0):
-    """One optimizer step on a prepared batch; returns (loss, logits)."""
-    with autocast(device):
+    """One optimizer step on a prepared batch; returns (loss, logits).
+    `precision` "bf16" runs the forward in bf16 autocast (see precision)."""
+    with autocast(precision, X.device):
         logits = model(X)                   # (B, 10)
     loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
     opt.zero_grad(set_to_none=True)
@@ -208,14 +198,19 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
 def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         on_epoch: Callable[[dict], None] | None = None,
         progress: bool = True,
-        on_estimate: Callable[[float], None] | None = None) -> list[dict]:
+        on_estimate: Callable[[float], None] | None = None,
+        precision: str | None = None) -> list[dict]:
     """Train `model` by `recipe`; return one metrics dict per epoch.
+
+    `precision` is "fp32" or "bf16" (autocast); None picks the faster one
+    for `device` (tinycnn.precision.choose).
 
     `on_estimate(seconds)` is called once, after the first 20 batches,
     with the whole run's expected duration measured from them.
     """
     from tqdm.auto import tqdm  # only the loop needs it
 
+    precision = precision or choose(device)[0]
     torch.manual_seed(recipe.seed)
     X_train, y_train, X_test, y_test = (t.to(device) for t in data)
     model.to(device, memory_format=torch.channels_last)
@@ -236,7 +231,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
             idx = perm[i * B:(i + 1) * B]
             X = prepare(X_train[idx], recipe)     # (B, 1, 28, 28)
             y = y_train[idx]
-            loss, logits = train_batch(model, opt, X, y, device,
+            loss, logits = train_batch(model, opt, X, y, precision,
                                        recipe.label_smoothing)
             if per_batch:
                 sched.step()

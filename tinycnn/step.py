@@ -19,6 +19,7 @@ from tinycnn.data import load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
 from tinycnn.paths import ROOT, runs_root
+from tinycnn.precision import choose
 
 __all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root",
            "train_step"]
@@ -145,8 +146,9 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     graph_hash = network.graph_hash(graphs)
     model = network.GradedNet(graphs)  # the initial weights Net() built
     say = on_epoch or _print
+    precision, why = choose(device)
     say(f"{folder.name}: {params:,} parameters, {recipe.num_epochs} epochs "
-        f"on {describe(device)}")
+        f"on {describe(device)}, {precision} ({why})")
 
     def log(row: dict) -> None:
         say(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
@@ -162,7 +164,8 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
 
     t0 = time.perf_counter()
     history = fit(model, recipe, load_mnist(), device, on_epoch=log,
-                  progress=progress, on_estimate=estimate)
+                  progress=progress, on_estimate=estimate,
+                  precision=precision)
     record = {
         "step": folder.name,
         "impl": folder.parent.name,
@@ -172,6 +175,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         "recipe": asdict(recipe),
         "init_seed": result.facts.get("init_seed"),
         "device": describe(device),
+        "precision": precision,
         "torch": torch.__version__,
         "wall_s": round(time.perf_counter() - t0, 1),
         "finished": time.strftime("%Y-%m-%d %H:%M"),

@@ -1,0 +1,127 @@
+"""fp32 or bf16 autocast for training: whichever is faster on this machine.
+
+bf16 convolutions are a third faster than fp32 on CPUs with a native bf16
+path (AMX, AVX512-BF16) and much slower on the many without one (most
+laptops). So on a CPU the engine measures both, once per machine: a few
+training steps of a small conv net in each precision, interleaved, and
+keeps the faster one (bf16 must win by 5 %). The choice is cached in
+~/.cache/tinycnn/precision.json (keyed by CPU model, torch version and
+threads) and written into every run record. `TINYCNN_PRECISION=fp32` or
+`bf16` overrides it. CUDA and MPS train in fp32 (CUDA's convs use TF32).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CHOICES = ("fp32", "bf16")
+MARGIN = 0.95  # bf16 must take at most 95 % of fp32's time
+
+
+def autocast(precision: str, device: torch.device):
+    """The context a training step's forward runs in."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tinycnn" / "precision.json"
+
+
+def _key() -> str:
+    return (f"{cpu_name()} | {torch.backends.cpu.get_cpu_capability()} | "
+            f"torch {torch.__version__} | {torch.get_num_threads()} threads")
+
+
+def measure(steps: int = 8, batch: int = 64) -> dict[str, float]:
+    """Seconds per training step of a small conv net in each precision,
+    the best of two interleaved rounds (so a busy moment hits both)."""
+    torch.manual_seed(0)
+
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    net = nn.Sequential(*block(1, 16), *block(16, 16), nn.MaxPool2d(2),
+                        *block(16, 28), *block(28, 28), nn.MaxPool2d(2),
+                        *block(28, 16), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(16, 10)
+                        ).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    X = torch.randn(batch, 1, 28, 28).contiguous(
+        memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,))
+    cpu = torch.device("cpu")
+
+    def run(precision: str, n: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            with autocast(precision, cpu):
+                loss = F.cross_entropy(net(X).float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return (time.perf_counter() - t0) / max(n, 1)
+
+    best = {p: float("inf") for p in CHOICES}
+    for p in CHOICES:
+        run(p, 2)  # warm-up: first-call costs are not the step time
+    for _ in range(2):
+        for p in CHOICES:
+            best[p] = min(best[p], run(p, steps))
+    return best
+
+
+def choose(device: torch.device) -> tuple[str, str]:
+    """(precision, why) for training on `device`."""
+    forced = os.environ.get("TINYCNN_PRECISION", "").strip().lower()
+    if forced:
+        if forced not in CHOICES:
+            raise ValueError(f"TINYCNN_PRECISION={forced!r}: use fp32 or bf16")
+        return forced, "set by TINYCNN_PRECISION"
+    if device.type != "cpu":
+        return "fp32", f"{device.type} trains in fp32"
+    path, key = _cache(), _key()
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    got = cached.get(key) if isinstance(cached, dict) else None
+    if not (isinstance(got, dict) and got.get("precision") in CHOICES):
+        t = measure()
+        fast = "bf16" if t["bf16"] <= MARGIN * t["fp32"] else "fp32"
+        got = {"precision": fast, "ms_per_step": {
+            p: round(1000 * s, 2) for p, s in t.items()}}
+        try:
+            from tinycnn.data import write_atomic
+
+            cached = cached if isinstance(cached, dict) else {}
+            write_atomic(path, json.dumps({**cached, key: got},
+                                          indent=1).encode())
+        except OSError:
+            pass  # measured again next time: a second or two
+    ms = got.get("ms_per_step", {})
+    why = (f"faster on this CPU: bf16 {ms.get('bf16')} vs fp32 "
+           f"{ms.get('fp32')} ms per test step")
+    return got["precision"], why
