@@ -33,13 +33,20 @@ SHIFT = {"rotation": 10.0, "translate": 0.1}
 
 VARIANTS: dict[str, Variant] = {
     # margin search (issue: a correct solution passes first time)
-    "i0-lr03": Variant("i0", "lr 0.03", {"lr": 0.03}),
-    "i0-onecycle": Variant("i0", "OneCycle to lr 0.05 within the epoch",
-                           {"schedule": "onecycle", "lr": 0.05}),
-    "i0-onecycle015": Variant("i0", "OneCycle, same peak lr 0.015",
-                              {"schedule": "onecycle"}),
-    "i0-onecycle02": Variant("i0", "OneCycle to lr 0.02 within the epoch",
+    # i0, one epoch: each spelled out in full, so it means the same recipe
+    # before and after the reference moved from the first to the last
+    "i0-step015": Variant("i0", "lr 0.015, 'step' schedule: constant within "
+                          "the one epoch (the reference until Nov 2026)",
+                          {"schedule": "step", "lr": 0.015}),
+    "i0-lr03": Variant("i0", "lr 0.03, constant within the epoch",
+                       {"schedule": "step", "lr": 0.03}),
+    "i0-onecycle015": Variant("i0", "OneCycle to a peak lr of 0.015",
+                              {"schedule": "onecycle", "lr": 0.015}),
+    "i0-onecycle02": Variant("i0", "OneCycle to a peak lr of 0.02",
                              {"schedule": "onecycle", "lr": 0.02}),
+    "i0-onecycle": Variant("i0", "OneCycle to a peak lr of 0.05 (the "
+                           "reference since Nov 2026)",
+                           {"schedule": "onecycle", "lr": 0.05}),
     "i1-ls": Variant("i1", "label smoothing 0.1", LS),
     "i1-ls-shift": Variant("i1", "label smoothing 0.1, rotation 10, shift 0.1",
                            {**LS, **SHIFT}),

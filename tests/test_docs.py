@@ -47,8 +47,8 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
-PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "i4/", "results/",
-         "instructors/"]
+PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "i4/", "recipe/",
+         "results/", "instructors/"]
 
 
 def test_lessons_have_math(site):
@@ -147,3 +147,17 @@ def test_every_todo_names_a_section_of_its_lesson():
             text = (ROOT / "solutions" / step / name).read_text()
             for section in re.findall(r'\(lesson: "([^"]+)"\)', text):
                 assert section in headings, f"{step}/{name}: {section!r}"
+
+
+def test_recipe_page_documents_every_field():
+    import dataclasses
+
+    from tinycnn.docs import recipe_fields, recipe_md
+    from tinycnn.engine import Recipe
+
+    names = [f.name for f in dataclasses.fields(Recipe)]
+    what = recipe_fields()
+    assert sorted(what) == sorted(names)
+    assert all(len(text) > 10 for text in what.values()), what
+    table = recipe_md()
+    assert all(f"| `{n}` |" in table for n in names)

@@ -9,6 +9,7 @@ when the committed output differs from what this makes.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import json
@@ -313,6 +314,69 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def recipe_fields() -> dict[str, str]:
+    """{field: what it does}, read from Recipe's docstring (help(Recipe))."""
+    from tinycnn.engine import Recipe
+
+    names = [f.name for f in dataclasses.fields(Recipe)]
+    text, found, current = Recipe.__doc__ or "", {}, None
+    for line in text.splitlines():
+        word = line.strip().split(" ", 1)[0]
+        if word in names and line.startswith("    " + word):
+            current = word
+            found[current] = line.strip()[len(word):].strip()
+        elif current and line.strip():
+            found[current] += " " + line.strip()
+        else:
+            current = None
+    return found
+
+
+def recipe_md() -> str:
+    """Every Recipe field: type, default, what it does, and which steps'
+    reference recipes set it (to what)."""
+    from tinycnn.engine import Recipe
+
+    what = recipe_fields()
+    used: dict[str, list[str]] = {}
+    for step in STEPS:
+        got = dataclasses.asdict(load_step(ROOT / "solutions" / step)
+                                 .train.recipe())
+        for name, value in got.items():
+            if value != getattr(Recipe(), name) and name != "seed":
+                used.setdefault(name, []).append(f"{step}: `{value!r}`")
+    rows = ["| field | type | default | what it does | the references |",
+            "|---|---|---|---|---|"]
+    for f in dataclasses.fields(Recipe):
+        rows.append(f"| `{f.name}` | {f.type} | `{f.default!r}` | "
+                    f"{what.get(f.name, '')} | "
+                    f"{', '.join(used.get(f.name, [])) or 'default'} |")
+    return "\n".join(rows) + "\n"
+
+
+def margin_md(name: str, order: list[str]) -> str:
+    """A seeds table (benchmarks/seeds.py's JSON) with what each row
+    changed and its spread: min, mean, max and pass rate."""
+    import statistics
+
+    runs = json.loads((RESULTS / f"{name}.json").read_text())["runs"]
+    by: dict[str, list[dict]] = {}
+    for r in runs:
+        by.setdefault(r["folder"], []).append(r)
+    rows = ["| recipe | what it changes | seeds | min | mean | max | passed |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for folder in order:
+        rs = by[folder]
+        accs = [r["final_test_acc"] for r in rs]
+        mark = course.STEPS[rs[0]["step"]].pass_acc
+        rows.append(
+            f"| `{folder}` | {rs[0].get('what') or 'the reference'} | "
+            f"{len(accs)} | {min(accs):.2f} | {statistics.mean(accs):.2f} | "
+            f"{max(accs):.2f} | {sum(a >= mark for a in accs)} of "
+            f"{len(accs)} |")
+    return "\n".join(rows) + "\n"
+
+
 def build() -> dict[str, bytes | str]:
     """{path relative to docs/: content} for every generated file."""
     out: dict[str, bytes | str] = {}
@@ -327,6 +391,10 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
         out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
     out["generated/rules.md"] = rules_md()
+    out["generated/i0-margin.md"] = margin_md(
+        "margin-i0-cpu", ["i0-step015", "i0-onecycle015", "i0-onecycle02",
+                          "i0-onecycle"])
+    out["generated/recipe.md"] = recipe_md()
     out["generated/changelog.md"] = changelog_md()
     out["generated/speed.md"] = speed_md()
     out["generated/ablation-i1.md"] = ablation_md()

@@ -8,11 +8,9 @@ def recipe() -> Recipe:
     return Recipe(
         num_epochs=1,
         batch_size=32,
-        lr=0.015,
+        lr=0.05,
         momentum=0.9,
-        schedule="step",
-        step_size=1,
-        gamma=0.1,
+        schedule="onecycle",
     )
     # <<<
 
