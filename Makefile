@@ -5,7 +5,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup data course grade test lint skeletons bench seeds
+.PHONY: setup data course grade test lint derive docs bench seeds
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
@@ -30,8 +30,11 @@ test: setup lint
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-skeletons: $(BIN)/.installed
-	$(BIN)/python -m tinycnn skeletons
+derive: $(BIN)/.installed
+	$(BIN)/python -m tools derive
+
+docs: $(BIN)/.installed
+	$(BIN)/python -m tools docs
 
 bench: setup
 	$(BIN)/python benchmarks/train_speed.py --json benchmarks/results/train_speed-cpu.json

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinycnn.course import STEPS
-from tinycnn.mistakes import MISTAKES, apply
 from tinycnn.paths import ROOT
+from tools.mistakes import MISTAKES, apply
 
 I3 = (ROOT / "solutions/i3/model.py").read_text()
 I2 = (ROOT / "solutions/i2/model.py").read_text()
@@ -479,7 +479,7 @@ MUTANTS = [
       train="import no_such_module\n" + TRAIN),
 ]
 
-# The lessons' "common mistakes" (tinycnn/mistakes.py), each with the check
+# The lessons' "common mistakes" (tools/mistakes.py), each with the check
 # it must fail (None: a legitimate variant that must pass).
 SAYS = {"no batchnorm": "no BatchNorm runs", "no dropout": "no dropout",
         "linear head over flattened 7x7": "flattening",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from tinycnn import docs
 from tinycnn.course import STEPS as SPECS
+from tools import docs
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "runs" / "test-artifacts"
@@ -24,10 +24,10 @@ ARTIFACTS = ROOT / "runs" / "test-artifacts"
 def test_generated_docs_are_fresh():
     for rel, content in docs.build().items():
         path = ROOT / "docs" / rel
-        assert path.exists(), f"{path} missing: run `python -m tinycnn docs`"
+        assert path.exists(), f"{path} missing: run `python -m tools docs`"
         if isinstance(content, str):
             assert path.read_text() == content, (
-                f"{path} is stale: run `python -m tinycnn docs`")
+                f"{path} is stale: run `python -m tools docs`")
         else:
             assert path.read_bytes()[:4] == b"\x89PNG"
 
@@ -152,8 +152,8 @@ def test_every_todo_names_a_section_of_its_lesson():
 def test_recipe_page_documents_every_field():
     import dataclasses
 
-    from tinycnn.docs import recipe_fields, recipe_md
     from tinycnn.engine import Recipe
+    from tools.docs import recipe_fields, recipe_md
 
     names = [f.name for f in dataclasses.fields(Recipe)]
     what = recipe_fields()

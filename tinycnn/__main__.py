@@ -10,8 +10,9 @@
 
     data        make sure MNIST is on disk (verified), from any source
     summary D   the layer table of the Net in step folder D
-    skeletons   regenerate steps/ from solutions/
-    docs        regenerate the lessons' tables and images from records
+
+Authoring (steps/, checks/, the lessons' generated parts) is in tools/:
+`python -m tools derive`, `python -m tools docs`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from tinycnn.paths import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("summary", help="layer table of a step's Net")
     s.add_argument("folder", type=Path)
     s.add_argument("--markdown", action="store_true")
-    sub.add_parser("skeletons", help="regenerate steps/ from solutions/")
-    sub.add_parser("docs", help="regenerate docs/generated and docs/assets")
     args = p.parse_args(argv)
 
     if args.cmd in ("status", "watch", "hint", "reset", "solution"):
@@ -75,16 +72,6 @@ def main(argv: list[str] | None = None) -> int:
 
         rows = summarize(load_step(args.folder).model.Net())
         print(markdown(rows) if args.markdown else text(rows))
-    elif args.cmd == "skeletons":
-        from tinycnn.skeleton import write
-
-        for path in write(ROOT / "solutions", ROOT / "steps"):
-            print(path.relative_to(ROOT))
-    elif args.cmd == "docs":
-        from tinycnn.docs import write as write_docs
-
-        for rel in write_docs():
-            print(f"docs/{rel}")
     return 0
 
 

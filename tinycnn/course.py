@@ -27,6 +27,7 @@ class Spec:
     max_epochs: int          # recipe().num_epochs must not exceed it
     pass_acc: float          # final-epoch test accuracy, %, at least
     checks: tuple[str, ...]  # ids of CHECKS graded for this step, in order
+    why: str = ""            # the lessons' change log: what changed, why
 
 
 CHECKS = {c.id: c for c in [
@@ -143,16 +144,25 @@ _CORE = ("builds", "params", "batchnorm", "dropout")
 _TAIL = ("output", "shapes", "epochs", "accuracy")
 STEPS = {s.step: s for s in [
     Spec("i0", "The baseline", "convs, pools and a Linear head",
-         19_999, 1, 98.0, ("builds", "params", *_TAIL)),
+         19_999, 1, 98.0, ("builds", "params", *_TAIL),
+         "baseline: plain convs, one epoch of SGD"),
     Spec("i1", "BatchNorm and Dropout", "normalise and regularise",
-         21_999, 10, 99.4, (*_CORE, *_TAIL)),
+         21_999, 10, 99.4, (*_CORE, *_TAIL),
+         "BatchNorm lets a high OneCycle lr train stably; Dropout2d and "
+         "rotations regularise"),
     Spec("i2", "Transitions", "1x1 convs cut channels next to pools",
-         19_999, 12, 99.4, (*_CORE, "transitions", *_TAIL)),
+         19_999, 12, 99.4, (*_CORE, "transitions", *_TAIL),
+         "1×1 transitions shrink channels before the linear head: back "
+         "under 20K"),
     Spec("i3", "The GAP head", "the assignment: < 20K, GAP, 99.4 %",
-         19_999, 20, 99.4, (*_CORE, "gap", *_TAIL)),
+         19_999, 20, 99.4, (*_CORE, "gap", *_TAIL),
+         "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
+         "the receptive field to 24"),
     Spec("i4", "At most 8,000 parameters (stretch)",
          "the same constraints with 8K", 8_000, 15, 99.4,
-         (*_CORE, "gap", *_TAIL)),
+         (*_CORE, "gap", *_TAIL),
+         "six unpadded 3×3 convs of ≤ 16 channels and one pool instead "
+         "of five up to 28 wide: under 8K; dropout down to 1 %"),
 ]}
 # the grade table's order is each Spec's; blocked checks name this one
 ROOT_CHECK = "builds"

@@ -1,6 +1,6 @@
 """Generate every table and image the lessons show, from committed records.
 
-    python -m tinycnn docs     # rewrites docs/generated/ and docs/assets/
+    python -m tools docs       # rewrites docs/generated/ and docs/assets/
 
 Inputs are files in the repo: the solutions, the reference run records in
 benchmarks/results/reference-cpu/, and the benchmark results. A test fails
@@ -23,24 +23,13 @@ from pathlib import Path
 import torch
 
 from tinycnn import course, grading
-from tinycnn.mistakes import MISTAKES, apply
 from tinycnn.step import ROOT, load_step
 from tinycnn.summary import markdown, summarize
+from tools.mistakes import MISTAKES, apply
 
 STEPS = list(course.STEPS)
 RESULTS = ROOT / "benchmarks" / "results"
 REF = RESULTS / "reference-cpu"
-WHY = {  # the change log's last column: what changed and why it helped
-    "i0": "baseline: plain convs, one epoch of SGD",
-    "i1": "BatchNorm lets a high OneCycle lr train stably; Dropout2d and "
-          "rotations regularise",
-    "i2": "1×1 transitions shrink channels before the linear head: back "
-          "under 20K",
-    "i3": "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
-          "the receptive field to 24",
-    "i4": "six unpadded 3×3 convs of ≤ 16 channels and one pool instead "
-          "of five up to 28 wide: under 8K; dropout down to 1 %",
-}
 # i4's ablations, each one change to the reference, all in i4-search-cpu.json
 I4_ABLATIONS = [
     ("i4d", "Dropout2d 0.05, as in i1-i3"),
@@ -168,7 +157,7 @@ def changelog_md() -> str:
         rows.append(
             f"| {step} | {r['params']:,} | {kinds} | {len(r['epochs'])} | "
             f"{rec['lr']} / {rec['schedule']} | {last['train_acc']:.2f} % | "
-            f"{last['test_acc']:.2f} % | {WHY[step]} |")
+            f"{last['test_acc']:.2f} % | {course.STEPS[step].why} |")
     return "\n".join(rows) + "\n"
 
 

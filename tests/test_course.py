@@ -1,0 +1,64 @@
+"""A step is declared once: a throw-away step i5, added the documented
+way (one Spec, a solutions folder, a lesson), is picked up by the
+graders, the nav, the CI matrix and the status command."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+from tinycnn.paths import ROOT
+
+SPEC = '''    Spec("i5", "A throw-away step", "proves a step is declared once",
+         19_999, 20, 99.4, (*_CORE, "gap", *_TAIL), "a copy of i3"),
+]}'''
+
+
+def run(repo, *cmd):
+    env = {**os.environ, "PYTHONPATH": str(repo), "TINYCNN_RUNS": ""}
+    out = subprocess.run([sys.executable, *cmd], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=600)
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_a_new_step_needs_one_manifest_entry(tmp_path):
+    repo = tmp_path / "repo"
+    for part in ("tinycnn", "tools", "solutions", "steps", "checks", "docs",
+                 ".github"):
+        shutil.copytree(ROOT / part, repo / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for f in ("mkdocs.yml", "pyproject.toml"):
+        shutil.copy(ROOT / f, repo / f)
+    course = repo / "tinycnn/course.py"
+    head, end, tail = course.read_text().rpartition("\n]}")  # STEPS' end
+    assert end and "STEPS = {" in head
+    course.write_text(head + "\n" + SPEC + tail)
+    shutil.copytree(ROOT / "solutions/i3", repo / "solutions/i5")
+    (repo / "docs/i5.md").write_text("# i5 · A throw-away step\n")
+
+    rc, out = run(repo, "-m", "tools", "derive")
+    assert rc == 0, out
+    assert sorted(out.split()) == sorted([
+        ".github/workflows/classroom.yml", "checks/i5/test_i5.py",
+        "mkdocs.yml", "steps/i5/model.py", "steps/i5/train.py"])
+    assert "TODO(i5)" in (repo / "steps/i5/model.py").read_text()
+    nav = yaml.safe_load((repo / "mkdocs.yml").read_text())["nav"]
+    steps = next(e["Steps"] for e in nav if "Steps" in e)
+    assert {"i5 · A throw-away step": "i5.md"} in steps
+    wf = yaml.safe_load((repo / ".github/workflows/classroom.yml").read_text())
+    for job in wf["jobs"].values():
+        assert job["strategy"]["matrix"]["step"][-1] == "i5"
+
+    rc, out = run(repo, "-m", "pytest", "checks/i5", "--impl=solutions",
+                  "-m", "not slow", "-p", "no:cacheprovider", "-q")
+    assert rc == 0 and "grade solutions/i5" in out, out
+    assert "8/8 checks passed" in out
+    rc, out = run(repo, "-m", "pytest", "checks/i5", "-m", "not slow",
+                  "-p", "no:cacheprovider", "-q")
+    assert rc == 1 and "not implemented yet: TODO(i5)" in out
+    rc, out = run(repo, "-m", "tinycnn", "status")
+    assert "i5  A throw-away step" in out
+    rc, out = run(repo, "-m", "tools", "derive")
+    assert rc == 0 and out == ""  # nothing left to derive

@@ -1,0 +1,5 @@
+"""Authoring tools: what course authors run, never a learner's import.
+
+    python -m tools derive   # steps/, checks/, nav and CI matrix from the manifest
+    python -m tools docs     # the lessons' generated tables and images
+"""

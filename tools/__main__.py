@@ -1,0 +1,29 @@
+"""`python -m tools derive|docs`: see tools/__init__.py."""
+
+from __future__ import annotations
+
+import sys
+
+from tinycnn.paths import ROOT
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["derive"]:
+        from tools.derive import write
+
+        for path in write(ROOT):
+            print(path.relative_to(ROOT))
+    elif argv[:1] == ["docs"]:
+        from tools.docs import write
+
+        for rel in write():
+            print(f"docs/{rel}")
+    else:
+        print(__doc__.replace("see tools/__init__.py.", ""), file=sys.stderr)
+        print(sys.modules["tools"].__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

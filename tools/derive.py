@@ -1,0 +1,72 @@
+"""Every file that follows from the course manifest (tinycnn/course.py)
+and the solutions, written in one go:
+
+- steps/iN/*.py: the learner's skeletons (tinycnn.skeleton);
+- checks/iN/test_iN.py: the thin grader of each step;
+- the "Steps" section of mkdocs.yml's nav;
+- the step matrix of the Classroom workflow.
+
+Adding a step is a `Spec` in the manifest, a solutions/iN folder and a
+lesson docs/iN.md; `python -m tools derive` does the rest, and a test
+fails while any of these is stale.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tinycnn.course import STEPS
+from tinycnn.skeleton import generate
+
+CHECK_FILE = '''"""Grader for step {step}: one test per check that tinycnn/course.py
+lists for {step}; the rules are in course.CHECKS and in the lesson."""
+
+from tinycnn.grading import make_tests
+
+globals().update(make_tests("{step}"))
+'''
+
+
+def nav(text: str) -> str:
+    """mkdocs.yml with its Steps section listing every step."""
+    lines = "".join(f'      - "{s} · {spec.title}": {s}.md\n'
+                    for s, spec in STEPS.items())
+    new, n = re.subn(r"(  - Steps:\n)(?:      - .*\n)+",
+                     lambda m: m.group(1) + lines, text)
+    if n != 1:
+        raise ValueError("mkdocs.yml has no '  - Steps:' section in its nav")
+    return new
+
+
+def matrix(text: str) -> str:
+    """The Classroom workflow with every step in each job's matrix."""
+    new, n = re.subn(r"(\n\s+step: )\[[^\]]*\]",
+                     lambda m: m.group(1) + "[" + ", ".join(STEPS) + "]",
+                     text)
+    if n == 0:
+        raise ValueError("the workflow has no 'step: [...]' matrix")
+    return new
+
+
+def derived(root: Path) -> dict[Path, str]:
+    """{path: content} of every derived file under `root`."""
+    files = dict(generate(root / "solutions", root / "steps"))
+    for step in STEPS:
+        files[root / "checks" / step / f"test_{step}.py"] = \
+            CHECK_FILE.format(step=step)
+    for path, fix in ((root / "mkdocs.yml", nav),
+                      (root / ".github/workflows/classroom.yml", matrix)):
+        files[path] = fix(path.read_text())
+    return files
+
+
+def write(root: Path) -> list[Path]:
+    """Write what changed; return those paths."""
+    changed = []
+    for path, text in derived(root).items():
+        if not path.is_file() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            changed.append(path)
+    return changed
