@@ -183,6 +183,14 @@ def speed_md() -> str:
     return "\n".join(rows) + "\n"
 
 
+def variant_key(name: str) -> str:
+    """How results name a variant: a registry delta by its name, a
+    structural one by its folder."""
+    from benchmarks.variants import VARIANTS
+
+    return name if name in VARIANTS else f"benchmarks/variants/{name}"
+
+
 def ablation_md() -> str:
     runs = {r["folder"]: r for r in json.loads(
         (RESULTS / "ablations-cpu.json").read_text())["runs"]}
@@ -194,7 +202,7 @@ def ablation_md() -> str:
             f"{max(e['test_acc'] for e in ref['epochs']):.2f} % |"]
     for name, label in [("i1-nobn", "without BatchNorm"),
                         ("i1-nodrop", "without Dropout")]:
-        r = runs[f"benchmarks/variants/{name}"]
+        r = runs[variant_key(name)]
         rows.append(f"| {label} | {r['params']:,} | "
                     f"{r['final_test_acc']:.2f} % | "
                     f"{r['best_test_acc']:.2f} % |")
@@ -215,7 +223,7 @@ def ablation_i4_md() -> str:
             "reference, same seeds | difference |",
             "|---|---:|---|---:|---:|---:|"]
     for name, label in I4_ABLATIONS:
-        got = search[f"benchmarks/variants/{name}"]
+        got = search[variant_key(name)]
         seeds = sorted(got)
         accs = [got[s]["final_test_acc"] for s in seeds]
         base = [ref[s]["final_test_acc"] for s in seeds]
