@@ -99,6 +99,27 @@ def record_md(step: str) -> str:
         "\nThe reference run (seed 1), from its committed run record.\n")
 
 
+def task_md(step: str) -> str:
+    """The lesson's task box, from the manifest: files, what counts as
+    done (every check the grader runs), and the reference's training time."""
+    spec, r = course.STEPS[step], record(step)
+    checks = "".join(f"    - {course.title(c, spec)}\n" for c in spec.checks)
+    n, secs = len(r["epochs"]), r["wall_s"]
+    took = f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
+    return (
+        '!!! abstract "Your task"\n'
+        f"    Write `Net` and `layer_shapes()` in `steps/{step}/model.py`, "
+        f"and `recipe()` in `steps/{step}/train.py`; each `TODO` names the "
+        "section of this page that explains it. Done when "
+        f"`pytest checks/{step}` passes every check:\n\n{checks}\n"
+        f"    Grading trains your network by your recipe. The reference's "
+        f"{n} epoch{'s' if n > 1 else ''} took {took} on a 2-core CPU "
+        f"({r['device']}); a GPU takes a fraction of that. Stuck: "
+        f"`python -m tinycnn hint {step}`. The reference code on this page "
+        "stays folded: open it once you have passed, or see it beside yours "
+        f"with `python -m tinycnn solution {step}`.\n")
+
+
 def hints_md(step: str) -> str:
     """Each check's rule and its hints in tiers, collapsed."""
     blocks = []
@@ -385,6 +406,7 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-train.md"] = code_block(step, "train.py")
         out[f"generated/{step}-record.md"] = record_md(step)
         out[f"generated/{step}-hints.md"] = hints_md(step)
+        out[f"generated/{step}-task.md"] = task_md(step)
         out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
         out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
     out["generated/rules.md"] = rules_md()
