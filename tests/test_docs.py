@@ -161,3 +161,23 @@ def test_recipe_page_documents_every_field():
     assert all(len(text) > 10 for text in what.values()), what
     table = recipe_md()
     assert all(f"| `{n}` |" in table for n in names)
+
+
+def test_lessons_put_the_task_first_and_fold_the_answers(site):
+    """Each step page opens with its task box (from the manifest); the
+    reference code and layer table sit in closed <details> blocks."""
+    for step, spec in SPECS.items():
+        html = (site / step / "index.html").read_text()
+        task = html.index("Your task")
+        assert f"pytest checks/{step}" in html[task:task + 3000]
+        assert f"at least {spec.pass_acc}%" in html[task:task + 3000]
+        for listing in (f"solutions/{step}/model.py",
+                        f"solutions/{step}/train.py"):
+            at = html.index(listing)
+            opened = html.rfind("<details", 0, at)
+            assert opened != -1 and html.rfind("</details>", 0, at) < opened
+            assert "open" not in html[opened:html.index(">", opened)]
+    i3 = (site / "i3" / "index.html").read_text()
+    exercise = i3[i3.index('id="the-network"'):i3.index("<details", i3.index(
+        'id="the-network"'))]
+    assert "28 → 16" in exercise and "16 → 10" in exercise  # widths, unfolded
