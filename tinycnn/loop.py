@@ -219,9 +219,17 @@ def hint(step: str, check: str | None = None, every: bool = False,
     spec = STEPS[step]
     if check is None:
         folder = folder_of(step, impl)
-        rows = check_structure(folder) if not todos(folder) else {}
-        check = first_failing(rows) or ("builds" if todos(folder) else
-                                        "accuracy")
+        left = todos(folder)
+        if left:  # nothing to grade yet: the TODOs are the next thing
+            say(f"{impl}/{step} still raises at {len(left)} TODO:")
+            for todo in left:
+                say(f"  {todo}")
+            say("Replace each `raise NotImplementedError(...)` with your "
+                "code; the section it names in the lesson explains what to "
+                f"write (docs/{step}.md). Name a check for its hints: "
+                f"python -m tinycnn hint {step} CHECK ({', '.join(spec.checks)})")
+            return 0
+        check = first_failing(check_structure(folder)) or "accuracy"
     if check not in spec.checks:
         raise SystemExit(f"{step} has no check {check!r}; its checks: "
                          f"{', '.join(spec.checks)}")
