@@ -68,13 +68,19 @@ def test_ctrl_c_is_reported_as_interrupted(tmp_path):
     impl = tmp_path / "impl"
     shutil.copytree(ROOT / "solutions/i3", impl / "i3")
     model = impl / "i3/model.py"
-    model.write_text("import time\ntime.sleep(60)\n" + model.read_text())
+    started = tmp_path / "probe-started"
+    model.write_text(f"import time\nopen({str(started)!r}, 'w').close()\n"
+                     "time.sleep(60)\n" + model.read_text())
     out = tmp_path / "r.json"
     cmd = [sys.executable, "-m", "pytest", "checks/i3", f"--impl={impl}",
            f"--results={out}", "-m", "not slow", "-p", "no:cacheprovider"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    time.sleep(8)
+    deadline = time.monotonic() + 180  # a cold start imports torch twice
+    while not started.exists():  # the probe is inside the learner's code
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     text, _ = proc.communicate(timeout=60)
     data = json.loads(out.read_text())
