@@ -24,6 +24,12 @@ def data_root() -> Path:
     return _from_env("TINYCNN_DATA") or ROOT / "data"
 
 
+def cache_dir() -> Path:
+    """This user's tinycnn cache: the record key, the precision choice."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tinycnn"
+
+
 def runs_root() -> Path:
     """$TINYCNN_RUNS, else runs/ in the repo: run records go below it."""
     return _from_env("TINYCNN_RUNS") or ROOT / "runs"

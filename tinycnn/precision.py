@@ -45,8 +45,9 @@ def cpu_name() -> str:
 
 
 def _cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tinycnn" / "precision.json"
+    from tinycnn.paths import cache_dir
+
+    return cache_dir() / "precision.json"
 
 
 def _key() -> str:

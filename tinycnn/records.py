@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import pickle
 import secrets
 import shutil
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from tinycnn.data import remove_stale_temps, write_atomic
+from tinycnn.paths import cache_dir
 
 RECORD, WEIGHTS, CURVES = "record.json", "model.pt", "curves.png"
 LOCK = ".lock"
@@ -85,8 +85,7 @@ def locked(out: Path, waiting: Callable[[], None] | None = None
 
 def _key() -> bytes | None:
     """This user's signing key, made on first use; None if unwritable."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    path = Path(base) / "tinycnn" / "record.key"
+    path = cache_dir() / "record.key"
     try:
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
