@@ -54,7 +54,30 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
             "final_test_acc": accs[-1], "best_test_acc": max(accs),
             "last3_min": min(accs[-3:]), "wall_s": rec["wall_s"],
             "s_per_epoch": round(rec["wall_s"] / len(accs), 2),
-            "device": rec["device"], "threads": threads}
+            "device": rec["device"], "precision": rec.get("precision"),
+            "platform": platform_label(device), "threads": threads}
+
+
+def platform_label(device: str) -> str:
+    """What the lessons' odds tables group runs by: the machine and the
+    precision its runs train in, e.g. "2-core AMD EPYC 9B14 CPU (AVX512,
+    no AMX), bf16" or "NVIDIA H200 GPU, fp32"."""
+    import torch
+
+    from tinycnn.device import pick_device
+    from tinycnn.precision import choose, cpu_name
+
+    dev = pick_device(device)
+    precision = choose(dev)[0]
+    if dev.type == "cuda":
+        return f"{torch.cuda.get_device_name(dev)} GPU, {precision}"
+    if dev.type != "cpu":
+        return f"{dev.type}, {precision}"
+    flags = Path("/proc/cpuinfo").read_text() if Path(
+        "/proc/cpuinfo").exists() else ""
+    amx = "AMX" if "amx_bf16" in flags else "no AMX"
+    return (f"{os.cpu_count()}-core {cpu_name()} CPU "
+            f"({torch.backends.cpu.get_cpu_capability()}, {amx}), {precision}")
 
 
 def logged(log: Path) -> list[dict]:

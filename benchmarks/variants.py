@@ -8,9 +8,10 @@ trained and graded exactly as a learner's step is:
 
     python benchmarks/seeds.py --steps i3-ep20 --seeds 1 2 3
 
-Structural changes that no argument reaches still live as folders in
-benchmarks/variants/ (the seed README's i3 tables, the i4 candidates and
-the BatchNorm/Dropout/padding ablations).
+A structural change that no argument reaches names its network in
+benchmarks/nets.py (a transform of the reference's, or a layer list of its
+blocks): the seed README's i3 tables, the i4 candidates, and the BatchNorm
+and padding ablations.
 """
 
 from __future__ import annotations
@@ -30,17 +31,19 @@ class Variant:
     whole: bool = False  # recipe is a whole Recipe (over its defaults), not
     #                      a delta of the reference's: it stays put when the
     #                      reference's recipe moves
-    base: str = ""       # the folder it changes, if not solutions/<step>
-
-    @property
-    def folder(self) -> str:
-        return self.base or f"solutions/{self.step}"
+    net: str = ""        # a network of benchmarks/nets.py instead of the
+    #                      reference's (which still gives the recipe)
 
 
 LS = {"label_smoothing": 0.1}
 # i0's first searches: one epoch, the 'step' schedule (constant in 1 epoch)
 _I0 = {"num_epochs": 1, "batch_size": 32, "momentum": 0.9, "schedule": "step"}
 SHIFT = {"rotation": 10.0, "translate": 0.1}
+# i3 until Nov 2026: 15 epochs, Dropout2d 0.05 (the search below ran on it)
+I3_OLD, P05 = {"num_epochs": 15}, {"p_drop": 0.05}
+# the seed README's i3 tables trained by this whole recipe
+_I3_TABLE = {"num_epochs": 15, "batch_size": 128, "lr": 0.2, "momentum": 0.9,
+             "nesterov": True, "schedule": "onecycle", "rotation": 7.0}
 
 VARIANTS: dict[str, Variant] = {
     # margin search (issue: a correct solution passes first time)
@@ -64,12 +67,30 @@ VARIANTS: dict[str, Variant] = {
     "i2-ls": Variant("i2", "label smoothing 0.1", LS),
     "i2-ls-shift": Variant("i2", "label smoothing 0.1, rotation 10, shift 0.1",
                            {**LS, **SHIFT}),
-    "i3-ep20": Variant("i3", "20 epochs (the cap) instead of 15",
-                       {"num_epochs": 20}),
-    "i3-ls": Variant("i3", "label smoothing 0.1", LS),
+    "i3-ep15": Variant("i3", "15 epochs and Dropout2d 0.05 (the reference "
+                       "until Nov 2026)", I3_OLD, P05),
+    "i3-ep20": Variant("i3", "Dropout2d 0.05 (20 epochs, the cap)",
+                       model=P05),
+    "i3-ls": Variant("i3", "15 epochs, Dropout2d 0.05, label smoothing 0.1",
+                     I3_OLD | LS, P05),
     "i4-ls": Variant("i4", "label smoothing 0.1", LS),
     "i4-shift": Variant("i4", "shifts 0.1 added to the rotations",
                         {"translate": 0.1}),
+    # margin search, second round (GPU, seeds 1-10): less dropout, and
+    # the epoch cap probed (a step's cap is its rule; these say what a
+    # higher cap would buy)
+    "i1-p02": Variant("i1", "Dropout2d 0.02", model={"p_drop": 0.02}),
+    "i1-p02-shift": Variant("i1", "Dropout2d 0.02, rotation 10, shift 0.1",
+                            SHIFT, {"p_drop": 0.02}),
+    "i1-ep15": Variant("i1", "15 epochs (over the cap of 10)",
+                       {"num_epochs": 15}),
+    "i2-p02": Variant("i2", "Dropout2d 0.02", model={"p_drop": 0.02}),
+    "i2-p02-shift": Variant("i2", "Dropout2d 0.02, rotation 10, shift 0.1",
+                            SHIFT, {"p_drop": 0.02}),
+    "i2-ep15": Variant("i2", "15 epochs (over the cap of 12)",
+                       {"num_epochs": 15}),
+    "i4-ep20": Variant("i4", "20 epochs (over the cap of 15)",
+                       {"num_epochs": 20}),
     # one-change ablations and candidates of the i4 reference
     "i4f": Variant("i4", "Dropout2d 0.02", model={"p_drop": 0.02}),
     "i4g": Variant("i4", "Dropout2d 0.05 and batch 32", {"batch_size": 32},
@@ -78,28 +99,52 @@ VARIANTS: dict[str, Variant] = {
                    {"p_drop": 0.02}),
     "i4-nodrop": Variant("i4", "no dropout (p = 0)", model={"p_drop": 0.0}),
     "i4-norot": Variant("i4", "no rotations", {"rotation": 0.0}),
-    # i3's search (sweep1/sweep2): the reference's network, other recipes
-    "i3c": Variant("i3", "batch 128, rotation 7, no shifts",
-                   {"batch_size": 128, "rotation": 7.0, "translate": 0.0}),
-    "i3ce": Variant("i3", "batch 128", {"batch_size": 128}),
-    "i3g": Variant("i3", "nothing: the reference, as found by the search"),
-    "i3j": Variant("i3", "batch 128, lr 0.1", {"batch_size": 128, "lr": 0.1}),
-    "i3k": Variant("i3", "batch 128, Dropout2d 0.1", {"batch_size": 128},
-                   {"p_drop": 0.1}),
-    "i3w": Variant("i3", "batch 128, weight decay 1e-4",
-                   {"batch_size": 128, "weight_decay": 1e-4}),
-    # the seed README's i3 table with BN+ReLU transitions, more augmentation
-    "i3e": Variant("i3", "rotation 10 and shifts 0.1",
-                   {"rotation": 10.0, "translate": 0.1},
-                   base="benchmarks/variants/i3b"),
-    # i4's search: the i4a network with other recipes
-    "i4c": Variant("i4", "lr 0.1, rotation 10, shifts 0.1",
-                   {"lr": 0.1, "rotation": 10.0, "translate": 0.1},
-                   base="benchmarks/variants/i4a"),
-    "i4d": Variant("i4", "batch 64", {"batch_size": 64},
-                   base="benchmarks/variants/i4a"),
-    "i4e": Variant("i4", "weight decay 1e-4", {"weight_decay": 1e-4},
-                   base="benchmarks/variants/i4a"),
+    # i3's search (sweep1/sweep2): the network, 15 epochs, other recipes
+    "i3c": Variant("i3", "15 epochs, Dropout2d 0.05, batch 128, rotation 7, "
+                   "no shifts", I3_OLD | {"batch_size": 128, "rotation": 7.0,
+                                          "translate": 0.0}, P05),
+    "i3ce": Variant("i3", "15 epochs, Dropout2d 0.05, batch 128",
+                    I3_OLD | {"batch_size": 128}, P05),
+    "i3g": Variant("i3", "15 epochs, Dropout2d 0.05: the reference as the "
+                   "search found it", I3_OLD, P05),
+    "i3j": Variant("i3", "15 epochs, Dropout2d 0.05, batch 128, lr 0.1",
+                   I3_OLD | {"batch_size": 128, "lr": 0.1}, P05),
+    "i3k": Variant("i3", "15 epochs, batch 128, Dropout2d 0.1",
+                   I3_OLD | {"batch_size": 128}, {"p_drop": 0.1}),
+    "i3w": Variant("i3", "15 epochs, Dropout2d 0.05, batch 128, weight "
+                   "decay 1e-4", I3_OLD | {"batch_size": 128,
+                                           "weight_decay": 1e-4}, P05),
+    # the seed README's i3 tables: transitions as bare 1x1 convs (i3a) or
+    # with BN and ReLU (i3b, and i3e with more augmentation)
+    "i3a": Variant("i3", "the seed README's i3 table, bare 1x1 transitions, "
+                   "lr 0.05 without Nesterov", _I3_TABLE | {
+                       "lr": 0.05, "nesterov": False}, whole=True, net="i3a"),
+    "i3b": Variant("i3", "the seed README's i3 table, transitions with BN "
+                   "and ReLU", _I3_TABLE, whole=True, net="i3b"),
+    "i3e": Variant("i3", "i3b with rotation 10 and shifts 0.1",
+                   _I3_TABLE | SHIFT, whole=True, net="i3b"),
+    # i4's search: the reference's network with Dropout2d 0.05 and other
+    # recipes (i4b: conv6 padded too)
+    "i4a": Variant("i4", "Dropout2d 0.05, batch 128", {"batch_size": 128},
+                   P05),
+    "i4b": Variant("i4", "Dropout2d 0.05, conv6 padded, batch 128, rotation "
+                   "10, shifts 0.1", {"batch_size": 128, **SHIFT}, P05,
+                   net="i4-pad6"),
+    "i4c": Variant("i4", "Dropout2d 0.05, batch 128, lr 0.1, rotation 10, "
+                   "shifts 0.1", {"batch_size": 128, "lr": 0.1, **SHIFT}, P05),
+    "i4d": Variant("i4", "Dropout2d 0.05, as in i1 and i2", model=P05),
+    "i4e": Variant("i4", "Dropout2d 0.05, batch 128, weight decay 1e-4",
+                   {"batch_size": 128, "weight_decay": 1e-4}, P05),
+    # one-change ablations of the i1 and i4 references (lessons i1, i4)
+    "i1-nobn": Variant("i1", "no BatchNorm (convs get their bias back)",
+                       net="i1-nobn"),
+    "i1-nodrop": Variant("i1", "no Dropout (p = 0)", model={"p_drop": 0.0}),
+    "i4-nobn": Variant("i4", "no BatchNorm (convs get their bias back)",
+                       net="i4-nobn"),
+    "i4-pad": Variant("i4", "padded convs: same parameters, maps stay 28 "
+                      "and 14", net="i4-pad"),
+    "i4-i3layout": Variant("i4", "the i3 layout (padded, two pools) "
+                           "thinned to 8K", net="i4-i3layout"),
     # i1's search: the reference's network, other recipes
     "i1b": Variant("i1", "rotation 10 and shifts 0.1",
                    {"rotation": 10.0, "translate": 0.1}),
@@ -136,6 +181,23 @@ Net = partial(_ref.Net, **{model!r})
 layer_shapes = _ref.layer_shapes
 '''
 
+_NET = '''"""Variant {name}: {what} (benchmarks/variants.py)."""
+
+import sys
+from functools import partial
+
+from tinycnn.paths import ROOT
+
+sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
+from benchmarks.nets import NETS  # noqa: E402
+
+Net = partial(NETS[{net!r}], **{model!r})
+
+
+def layer_shapes():
+    return {{}}  # not graded: a structural variant has no shape table
+'''
+
 _TRAIN = '''"""Variant {name}: {base} with {what} (benchmarks/variants.py)."""
 
 import dataclasses
@@ -166,10 +228,12 @@ def folder(name: str) -> Path:
     v = VARIANTS[name]
     out = ROOT / "runs" / "variants" / name
     out.mkdir(parents=True, exist_ok=True)
-    fields = {"name": name, "step": v.step, "what": v.what,
-              "model": v.model, "recipe": v.recipe, "base": v.folder}
+    fields = {"name": name, "step": v.step, "what": v.what, "net": v.net,
+              "model": v.model, "recipe": v.recipe,
+              "base": f"solutions/{v.step}"}
+    model = _NET if v.net else _MODEL
     train = _WHOLE if v.whole else _TRAIN
-    for file, text in (("model.py", _MODEL), ("train.py", train)):
+    for file, text in (("model.py", model), ("train.py", train)):
         path = out / file
         new = text.format(**fields)
         if not path.exists() or path.read_text() != new:  # keep mtimes

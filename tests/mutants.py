@@ -10,6 +10,7 @@ not named in `expect` must pass. The bases are written for this project.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tinycnn.course import STEPS
@@ -20,8 +21,18 @@ I3 = (ROOT / "solutions/i3/model.py").read_text()
 I2 = (ROOT / "solutions/i2/model.py").read_text()
 I0 = (ROOT / "solutions/i0/model.py").read_text()
 TRAIN = (ROOT / "solutions/i3/train.py").read_text()
-TRAIN12 = TRAIN.replace("num_epochs=15", "num_epochs=12")
-TRAIN1 = TRAIN.replace("num_epochs=15", "num_epochs=1")
+
+
+def with_epochs(n: int | str) -> str:
+    """The i3 reference's train.py asking for `n` epochs (whatever its own
+    count is)."""
+    src, count = re.subn(r"num_epochs=\d+", f"num_epochs={n}", TRAIN)
+    if count != 1:
+        raise ValueError("stale edit: no num_epochs=... in solutions/i3")
+    return src
+
+
+TRAIN12, TRAIN1 = with_epochs(12), with_epochs(1)
 
 HEAD = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
 
@@ -129,7 +140,7 @@ def layer_shapes():
 FWD = "        X = self.gap(X)            # (B, 16, 1, 1)\n"
 INIT = "        super().__init__()\n"
 POOL1 = "        X = self.pool1(X)          # (B, 16, 14, 14)\n"
-NO_DROP = ("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None")
+NO_DROP = ("p_drop: float = 0.02) -> None", "p_drop: float = 0.0) -> None")
 BN_UNCALLED = MISTAKES["batchnorm never called"][0]
 RET = "        return self.head(X).flatten(1)  # (B, 10)\n"
 
@@ -399,11 +410,10 @@ MUTANTS = [
     M("i3 network handed in as i4", "wrong", I3, {"params": "failed"},
       step="i4"),
     M("recipe: 21 epochs", "wrong", I3, {"epochs": "failed"},
-      {"epochs": "21 epochs"}, train=TRAIN.replace("num_epochs=15",
-                                                    "num_epochs=21")),
+      {"epochs": "21 epochs"}, train=with_epochs(21)),
     M("recipe: 15.5 epochs", "wrong", I3, {"epochs": "failed"},
       {"epochs": "must be int"},
-      train=TRAIN.replace("num_epochs=15", "num_epochs=15.5")),
+      train=with_epochs(15.5)),
     M("recipe() returns a dict", "wrong", I3, {"epochs": "failed"},
       {"epochs": "not a tinycnn Recipe"},
       train="def recipe():\n    return {'num_epochs': 15}\n"),
@@ -412,7 +422,7 @@ MUTANTS = [
             "    return SimpleNamespace(num_epochs=15)\n"),
     M("recipe: unknown optimizer", "wrong", I3, {"epochs": "failed"},
       {"epochs": "optimizer"},
-      train=TRAIN.replace("num_epochs=15,", "num_epochs=15, optimizer='lion',")),
+      train=with_epochs("15, optimizer='lion'")),
     # ---------------------------------------------------------- tamper
     M("model.py patches the grader and is 500K parameters", "tamper",
       HEAD + PATCH + "g.check_params = lambda *a: 'ok'\n"

@@ -29,7 +29,7 @@ MISTAKES = {
           "        self.bn = nn.BatchNorm2d(16)\n")],
         "batchnorm"),
     "no dropout": (
-        [("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None")],
+        [("p_drop: float = 0.02) -> None", "p_drop: float = 0.0) -> None")],
         "dropout"),
     "linear head over flattened 7x7": (
         [("block(28, 16, p_drop)", "block(28, 8, p_drop)"),
@@ -57,7 +57,7 @@ MISTAKES = {
          ('"head": (10, 1, 1)', '"head": (9, 1, 1)')],
         "output"),
     "functional F.dropout passes": (
-        [("p_drop: float = 0.05) -> None", "p_drop: float = 0.0) -> None"),
+        [("p_drop: float = 0.02) -> None", "p_drop: float = 0.0) -> None"),
          ("        return self.head(X).flatten(1)",
           "        X = nn.functional.dropout(X, 0.1, self.training)\n"
           "        return self.head(X).flatten(1)")],

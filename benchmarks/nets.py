@@ -1,0 +1,106 @@
+"""Networks of the structural variants: what no `Net` argument reaches.
+
+Two kinds, both small: a reference's own network changed by a transform
+(BatchNorm taken out, padding put in), or a layer list built from the
+reference's own `block` and `transition`. `NETS[name](**kwargs)` builds
+one; benchmarks/variants.py names which a variant uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from tinycnn.paths import ROOT
+from tinycnn.step import load_step
+
+
+def reference(step: str):
+    """The model module of solutions/<step>."""
+    return load_step(ROOT / "solutions" / step).model
+
+
+def without_bn(net: nn.Module) -> nn.Module:
+    """Every BatchNorm becomes Identity and the conv before it gets its
+    bias back, as a network written without BatchNorm would have."""
+    for parent in net.modules():
+        names = list(parent._modules)
+        for prev, name in zip([None, *names], names, strict=False):
+            if isinstance(parent._modules[name], nn.BatchNorm2d):
+                conv = parent._modules[prev]
+                parent._modules[prev] = nn.Conv2d(
+                    conv.in_channels, conv.out_channels, conv.kernel_size,
+                    conv.stride, conv.padding)
+                parent._modules[name] = nn.Identity()
+    return net
+
+
+def padded(net: nn.Module, within: str = "") -> nn.Module:
+    """Every 3x3 conv (under the layer named `within`, if given) pads by
+    one: same weights, the maps keep their size."""
+    for name, m in net.named_modules():
+        if (isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
+                and name.startswith(within)):
+            m.padding = (1, 1)
+    return net
+
+
+class Stack(nn.Module):
+    """Layers from a list, named as a learner would (conv1, pool1, trans1,
+    ...), ending in GAP and a 1x1 head to the 10 classes:
+
+        ("conv", c_out)  the reference's 3x3 block   ("pool",)  2x2 max pool
+        ("trans", c_out) the reference's 1x1 transition
+        ("conv1x1", c_out)  a bare 1x1 conv, no BatchNorm or ReLU
+    """
+
+    def __init__(self, step: str, layers: list[tuple], p_drop: float) -> None:
+        super().__init__()
+        ref = reference(step)
+        c, count = 1, {}
+        for kind, *args in layers:
+            prefix = "trans" if kind == "conv1x1" else kind
+            count[prefix] = count.get(prefix, 0) + 1
+            name = f"{prefix}{count[prefix]}"
+            if kind == "conv":
+                layer = ref.block(c, args[0], p_drop)
+            elif kind == "trans":
+                layer = ref.transition(c, args[0])
+            elif kind == "conv1x1":
+                layer = nn.Conv2d(c, args[0], 1, bias=False)
+            else:
+                layer = nn.MaxPool2d(2)
+            c = args[0] if args else c
+            self.add_module(name, layer)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Conv2d(c, 10, 1)
+
+    def forward(self, X):
+        for layer in self.children():
+            X = layer(X)
+        return X.flatten(1)
+
+
+def _stack(step: str, layers: list[tuple], p_drop: float):
+    return lambda p_drop=p_drop: Stack(step, layers, p_drop)
+
+
+# the seed README's i3 table: two pools, 1x1 convs each side of the second
+_I3_TABLE = [("conv", 16), ("conv", 16), ("pool",)]
+
+NETS: dict[str, Callable[..., nn.Module]] = {
+    "i1-nobn": lambda **kw: without_bn(reference("i1").Net(**kw)),
+    "i4-nobn": lambda **kw: without_bn(reference("i4").Net(**kw)),
+    "i4-pad": lambda **kw: padded(reference("i4").Net(**kw)),
+    # transitions as bare 1x1 convs (i3a) or with BN and ReLU (i3b)
+    "i3a": _stack("i3", [*_I3_TABLE, ("conv1x1", 12), ("conv", 28),
+                         ("conv", 28), ("pool",), ("conv1x1", 32)], 0.05),
+    "i3b": _stack("i3", [*_I3_TABLE, ("trans", 12), ("conv", 28),
+                         ("conv", 28), ("pool",), ("trans", 32)], 0.05),
+    "i4-pad6": lambda **kw: padded(reference("i4").Net(**kw), "conv6."),
+    # the i3 layout (padded, two pools) thinned to 8K
+    "i4-i3layout": _stack("i3", [("conv", 10), ("conv", 12), ("pool",),
+                                 ("trans", 8), ("conv", 16), ("conv", 18),
+                                 ("pool",), ("conv", 16)], 0.01),
+}
