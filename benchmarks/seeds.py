@@ -17,6 +17,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import signal
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -129,7 +130,11 @@ def main() -> None:
     log = args.out.with_suffix(".jsonl")
     jobs = [(f, s) for f in args.steps for s in args.seeds]
     ctx = mp.get_context("spawn")  # CUDA and forked workers do not mix
-    with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
+    # a `timeout` or `kill` (SIGTERM) stops the workers too, not just this
+    # process: an orphaned worker would train on and skew every timing
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    pool = ProcessPoolExecutor(args.jobs, mp_context=ctx)
+    try:
         futures = {pool.submit(one_run, f, s, args.device, threads): (f, s)
                    for f, s in jobs}
         for fut in as_completed(futures):
@@ -144,6 +149,12 @@ def main() -> None:
             print(f"{row['folder']} seed {row['seed']}: "
                   f"{row['final_test_acc']:.2f}% in {row['wall_s']:.0f}s",
                   flush=True)
+    except BaseException:  # Ctrl-C, SIGTERM: the logged runs are kept
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     # jobs and threads of this invocation; the log may hold older runs
     meta = {"machine": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "jobs": args.jobs, "threads": threads}

@@ -1,6 +1,12 @@
 """The variant registry: every entry builds, and says what it changes."""
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -47,3 +53,59 @@ def test_structural_net_runs_and_differs_from_its_reference(name):
     assert users, f"no variant uses {name}"
     ref = load_step(ROOT / "solutions" / users[0].step).model.Net()
     assert str(net) != str(ref)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (Linux /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":  # a zombie has stopped already
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = {c for c, pp in parents.items() if pp == p}
+        todo += kids - found
+        found |= kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+    except OSError:
+        return False
+    return state.split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_seeds_stops_its_workers_on_sigterm(tmp_path):
+    """`timeout` or `kill` on benchmarks/seeds.py stops the training
+    workers too: an orphan would train on and skew every later timing."""
+    env = {**os.environ, "TINYCNN_RUNS": str(tmp_path / "runs")}
+    proc = subprocess.Popen(
+        [sys.executable, "benchmarks/seeds.py", "--steps", "solutions/i0",
+         "--seeds", "1", "--jobs", "1", "--threads", "1",
+         "--out", str(tmp_path / "s.json")], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(_descendants(proc.pid)) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = _descendants(proc.pid)
+    assert workers, "no worker started"
+    time.sleep(3)  # the worker is importing torch or training by now
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive = {p for p in workers if _alive(p)}
+        if not alive:
+            break
+        time.sleep(0.5)
+    for pid in alive:  # a failing run leaves no orphan behind
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers {alive} outlived seeds.py"
