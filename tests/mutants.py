@@ -408,7 +408,7 @@ MUTANTS = [
       step="i2",
       train=TRAIN12),
     M("i3 network handed in as i4", "wrong", I3, {"params": "failed"},
-      step="i4"),
+      step="i4", train=with_epochs(15)),
     M("recipe: 21 epochs", "wrong", I3, {"epochs": "failed"},
       {"epochs": "21 epochs"}, train=with_epochs(21)),
     M("recipe: 15.5 epochs", "wrong", I3, {"epochs": "failed"},

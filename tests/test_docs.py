@@ -181,3 +181,22 @@ def test_lessons_put_the_task_first_and_fold_the_answers(site):
     exercise = i3[i3.index('id="the-network"'):i3.index("<details", i3.index(
         'id="the-network"'))]
     assert "28 → 16" in exercise and "16 → 10" in exercise  # widths, unfolded
+
+
+def test_no_solution_code_in_the_search_index(site):
+    """Site search must not hand out the answers: no line of a reference
+    solution's code (its TODO regions) is in the search index, though the
+    lessons' other code blocks are."""
+    import json
+
+    idx = json.loads((site / "search" / "search_index.json").read_text())
+    text = " ".join(d["text"] for d in idx["docs"])
+    assert "python steps/i3/train.py" in text  # code blocks are indexed
+    for step in SPECS:
+        for name in ("model.py", "train.py"):
+            src = (ROOT / "solutions" / step / name).read_text()
+            for region in re.findall(r"# >>> TODO.*?\n(.*?)# <<<", src, re.S):
+                for line in region.splitlines():
+                    line = line.strip()
+                    if len(line) > 24 and not line.startswith("#"):
+                        assert line not in text, (step, name, line)

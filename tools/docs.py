@@ -257,7 +257,9 @@ def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
     from tinycnn.engine import prepare
 
     net = load_step(ROOT / "solutions" / step).model.Net()
-    net.load_state_dict(torch.load(REF / f"{step}.pt", weights_only=True))
+    state = torch.load(REF / f"{step}.pt", weights_only=True)
+    # a run record keeps the traced network's state (keys under "net.")
+    net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
     net.eval()
     _, _, X, y = load_mnist()
     with torch.no_grad():
