@@ -255,11 +255,11 @@ def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
 
     from tinycnn.data import load_mnist
     from tinycnn.engine import prepare
+    from tinycnn.network import GradedNet
 
-    net = load_step(ROOT / "solutions" / step).model.Net()
-    state = torch.load(REF / f"{step}.pt", weights_only=True)
-    # a run record keeps the traced network's state (keys under "net.")
-    net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
+    # the checkpoint is the traced network's, as the grader loads it
+    net = GradedNet(reference_graphs(step))
+    net.load_state_dict(torch.load(REF / f"{step}.pt", weights_only=True))
     net.eval()
     _, _, X, y = load_mnist()
     with torch.no_grad():
@@ -399,14 +399,21 @@ def margin_md(name: str, order: list[str] | None = None) -> str:
 
 
 @functools.cache
-def reference_hash(step: str) -> str:
-    """The graph hash of the reference as the grader traces it (records
-    made before the hash was recorded lack it)."""
+def reference_graphs(step: str) -> dict:
+    """The reference's network as the grader traces it (probed once)."""
     from tinycnn import network, probe
 
     with tempfile.TemporaryDirectory() as d:
         result = probe.run(ROOT / "solutions" / step, out=Path(d), seed=1)
-        return network.graph_hash(network.load(result.out))
+        return network.load(result.out)
+
+
+def reference_hash(step: str) -> str:
+    """The reference's graph hash (records made before the hash was
+    recorded lack it)."""
+    from tinycnn import network
+
+    return network.graph_hash(reference_graphs(step))
 
 
 def reference_runs(step: str) -> dict[str, list[dict]]:
