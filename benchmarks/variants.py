@@ -91,6 +91,18 @@ VARIANTS: dict[str, Variant] = {
                        {"num_epochs": 15}),
     "i4-ep20": Variant("i4", "20 epochs (over the cap of 15)",
                        {"num_epochs": 20}),
+    # margin search, third round (CPU): i3's recipe (batch 64, rotation
+    # 10, shifts 0.1, Dropout2d 0.02) on the i1 and i2 networks, within
+    # their caps and at the assignment's 20 epochs
+    "i1-r3": Variant("i1", "i3's recipe (batch 64, rotation 10, shift "
+                     "0.1, Dropout2d 0.02), 10 epochs",
+                     {"batch_size": 64, **SHIFT}, {"p_drop": 0.02}),
+    "i1-r3-ep20": Variant("i1", "i3's recipe, 20 epochs (over the cap of "
+                          "10)", {"batch_size": 64, "num_epochs": 20,
+                                  **SHIFT}, {"p_drop": 0.02}),
+    "i2-r3": Variant("i2", "i3's recipe (batch 64, rotation 10, shift "
+                     "0.1, Dropout2d 0.02), 12 epochs",
+                     {"batch_size": 64, **SHIFT}, {"p_drop": 0.02}),
     # one-change ablations and candidates of the i4 reference
     "i4f": Variant("i4", "Dropout2d 0.02", model={"p_drop": 0.02}),
     "i4g": Variant("i4", "Dropout2d 0.05 and batch 32", {"batch_size": 32},

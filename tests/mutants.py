@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tinycnn.course import STEPS
 from tinycnn.paths import ROOT
-from tools.mistakes import MISTAKES, apply
+from tools.mistakes import mistakes
 
 I3 = (ROOT / "solutions/i3/model.py").read_text()
 I2 = (ROOT / "solutions/i2/model.py").read_text()
@@ -141,7 +141,15 @@ FWD = "        X = self.gap(X)            # (B, 16, 1, 1)\n"
 INIT = "        super().__init__()\n"
 POOL1 = "        X = self.pool1(X)          # (B, 16, 14, 14)\n"
 NO_DROP = ("p_drop: float = 0.02) -> None", "p_drop: float = 0.0) -> None")
-BN_UNCALLED = MISTAKES["batchnorm never called"][0]
+# every BatchNorm out of the blocks and transitions, one defined unused
+BLOCK_BN = "        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        nn.Dropout2d"
+BN_UNCALLED = [
+    (BLOCK_BN, "        nn.ReLU(),\n        nn.Dropout2d"),
+    ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
+     "        nn.ReLU(),\n    )"),
+    ("        self.pool1 = nn.MaxPool2d(2)\n",
+     "        self.pool1 = nn.MaxPool2d(2)\n"
+     "        self.bn = nn.BatchNorm2d(16)\n")]
 RET = "        return self.head(X).flatten(1)  # (B, 10)\n"
 
 
@@ -293,13 +301,13 @@ MUTANTS = [
       step="i2", train=TRAIN12),
     # ---------------------------------------------------------- wrong
     M("BatchNorm called, output thrown away", "wrong",
-      apply([*BN_UNCALLED, (POOL1,
-                              "        X = self.pool1(X)\n        _ = self.bn(X)\n")]),
+      edit(I3, *BN_UNCALLED, (POOL1,
+                              "        X = self.pool1(X)\n        _ = self.bn(X)\n")),
       {"batchnorm": "failed"}),
     M("BatchNorm multiplied by zero", "wrong",
-      apply([*BN_UNCALLED, (POOL1,
+      edit(I3, *BN_UNCALLED, (POOL1,
                               "        X = self.pool1(X)\n"
-                              "        X = X + 0 * self.bn(X)\n")]),
+                              "        X = X + 0 * self.bn(X)\n")),
       {"batchnorm": "failed"}, {"batchnorm": "do not depend"}),
     M("BatchNorm on batch statistics in eval", "wrong",
       edit(FUNC, ("self.b1, self.training)", "self.b1, True)")),
@@ -489,14 +497,26 @@ MUTANTS = [
       train="import no_such_module\n" + TRAIN),
 ]
 
-# The lessons' "common mistakes" (tools/mistakes.py), each with the check
-# it must fail (None: a legitimate variant that must pass).
-SAYS = {"no batchnorm": "no BatchNorm runs", "no dropout": "no dropout",
-        "linear head over flattened 7x7": "flattening",
-        "global max pool": "maximum", "20,001 parameters": "20,001 parameters",
-        "wrong shape table": "trans1"}
+# The lessons' "common mistakes" (tools/mistakes.py), made to each step's
+# own reference, each with the check it must fail (None: a legitimate
+# variant that must pass); a mistake that fails "builds" blocks the
+# network's checks. The phrase each failure must name:
+SAYS = {"batchnorm": "BatchNorm", "dropout": "dropout|eval",
+        "gap": "flattening|maximum", "params": "parameters; i. allows",
+        "shapes": "you declared", "output": "expected", "builds": "view"}
+
+
+def expect(step: str, check: str | None) -> dict[str, str]:
+    if check == "builds":
+        return {"builds": "failed", **{
+            c: "blocked" for c in STEPS[step].checks
+            if c not in ("builds", "epochs", "accuracy")}}
+    return {check: "failed"} if check else {}
+
+
+TRAINS = {s: (ROOT / "solutions" / s / "train.py").read_text() for s in STEPS}
 MUTANTS += [
-    M(f"mistake: {title}", "wrong" if check else "legit", apply(edits),
-      {check: "failed"} if check else {},
-      {check: SAYS[title]} if title in SAYS else {})
-    for title, (edits, check) in MISTAKES.items()]
+    M(f"{step} mistake: {m.title}", "wrong" if m.check else "legit",
+      m.model, expect(step, m.check),
+      {m.check: SAYS[m.check]} if m.check else {}, step, TRAINS[step])
+    for step in STEPS for m in mistakes(step)]

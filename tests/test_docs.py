@@ -87,13 +87,89 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         REQUESTED.append(self.path)
 
 
-@pytest.fixture(scope="module")
-def server(site):
-    handler = functools.partial(Handler, directory=str(site))
+def serve(folder: Path):
+    handler = functools.partial(Handler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    httpd, url = serve(site)
+    yield url
     httpd.shutdown()
+
+
+# Run in each page once it has loaded and MathJax has had its turn: how far
+# the page is wider than the window (tables and code scroll inside their
+# own boxes, which is fine), which elements stick out, which images did not
+# load, and the text a reader sees without opening anything.
+PROBE = """<script>
+addEventListener("load", () => setTimeout(() => {
+  const root = document.documentElement, width = root.clientWidth;
+  const scrolls = e => e && e.closest(
+    ".md-typeset__scrollwrap, pre, .highlight, mjx-container, .md-sidebar");
+  const wide = [...document.querySelectorAll(".md-content *")]
+    .filter(e => e.getBoundingClientRect().right > width + 1
+                 && !scrolls(e.parentElement) && e.offsetParent !== null)
+    .slice(0, 5).map(e => e.tagName + "." + e.className);
+  const broken = [...document.images]
+    .filter(i => !i.complete || !i.naturalWidth).map(i => i.getAttribute("src"));
+  const text = document.querySelector(".md-content").innerText;
+  document.body.dataset.probe = JSON.stringify(
+    {overflow: root.scrollWidth - width, wide, broken, text});
+}, 1500));
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def probed(site, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("probed") / "site"
+    shutil.copytree(site, copy)
+    for page in PAGES:
+        path = copy / page / "index.html"
+        path.write_text(path.read_text().replace("</body>", PROBE + "</body>"))
+    httpd, url = serve(copy)
+    yield url
+    httpd.shutdown()
+
+
+def solution_lines() -> list[tuple[str, str, str]]:
+    """(step, file, line) for every substantial line of the references'
+    answers (their TODO regions)."""
+    out = []
+    for step in SPECS:
+        for name in ("model.py", "train.py"):
+            src = (ROOT / "solutions" / step / name).read_text()
+            for region in re.findall(r"# >>> TODO.*?\n(.*?)# <<<", src, re.S):
+                for line in region.splitlines():
+                    line = line.strip()
+                    if len(line) > 24 and not line.startswith("#"):
+                        out.append((step, name, line))
+    return out
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_fits_its_width_and_hides_the_answers(page, width, probed,
+                                                   tmp_path):
+    """At a laptop's and a phone's width: no horizontal page overflow, every
+    image loads, and no line of a reference solution shows without a click."""
+    import html
+    import json
+
+    res = chromium(tmp_path, f"--window-size={width},900", "--dump-dom",
+                   probed + page)
+    found = re.search(r'data-probe="([^"]*)"', res.stdout)
+    assert found, res.stderr[-2000:]
+    probe = json.loads(html.unescape(found.group(1)))
+    assert probe["overflow"] <= 0, (f"{page} at {width} px is "
+                                    f"{probe['overflow']} px too wide: "
+                                    f"{probe['wide']}")
+    assert not probe["broken"], f"{page}: images not loaded {probe['broken']}"
+    shown = [x for x in solution_lines() if x[2] in probe["text"]]
+    assert not shown, f"{page} shows solution code unfolded: {shown[:3]}"
 
 
 def chromium(tmp_path, *args):
@@ -177,10 +253,13 @@ def test_lessons_put_the_task_first_and_fold_the_answers(site):
             opened = html.rfind("<details", 0, at)
             assert opened != -1 and html.rfind("</details>", 0, at) < opened
             assert "open" not in html[opened:html.index(">", opened)]
+    # i3 states the constraints; the reference's widths are a folded tip
     i3 = (site / "i3" / "index.html").read_text()
-    exercise = i3[i3.index('id="the-network"'):i3.index("<details", i3.index(
-        'id="the-network"'))]
-    assert "28 → 16" in exercise and "16 → 10" in exercise  # widths, unfolded
+    section = i3.index('id="the-network"')
+    folded = i3.index("<details", section)
+    assert "19,999 parameters" in i3[section:folded]
+    assert "28 → 16" not in i3[section:folded]
+    assert "28 → 16" in i3[folded:i3.index("</details>", folded)]
 
 
 def test_no_solution_code_in_the_search_index(site):
@@ -192,11 +271,5 @@ def test_no_solution_code_in_the_search_index(site):
     idx = json.loads((site / "search" / "search_index.json").read_text())
     text = " ".join(d["text"] for d in idx["docs"])
     assert "python steps/i3/train.py" in text  # code blocks are indexed
-    for step in SPECS:
-        for name in ("model.py", "train.py"):
-            src = (ROOT / "solutions" / step / name).read_text()
-            for region in re.findall(r"# >>> TODO.*?\n(.*?)# <<<", src, re.S):
-                for line in region.splitlines():
-                    line = line.strip()
-                    if len(line) > 24 and not line.startswith("#"):
-                        assert line not in text, (step, name, line)
+    for step, name, line in solution_lines():
+        assert line not in text, (step, name, line)

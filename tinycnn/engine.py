@@ -224,6 +224,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         t0 = time.perf_counter()
         perm = torch.randperm(N, device=device)
         loss_sum = torch.zeros((), device=device)  # summed on device: no sync
+        trace, traced = [], (0.0, 0)  # mean loss of each 50 batches
         correct = torch.zeros((), device=device, dtype=torch.long)
         bar = tqdm(range(batches), desc=f"epoch {epoch}/{recipe.num_epochs}",
                    disable=not progress, leave=False, mininterval=0.5)
@@ -242,8 +243,10 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
                 t_batch = (time.perf_counter() - t0) / 21
                 on_estimate(t_batch * batches * recipe.num_epochs * 1.1)
             if i % 50 == 49 or i == batches - 1:  # one sync every 50 steps
-                seen = min((i + 1) * B, N)
-                mean = loss_sum.item() / seen
+                seen, total = min((i + 1) * B, N), loss_sum.item()
+                mean = total / seen
+                trace.append((total - traced[0]) / (seen - traced[1]))
+                traced = total, seen
                 if not math.isfinite(mean):
                     raise Diverged(
                         f"loss became {mean} in epoch {epoch}, batch {i + 1}:"
@@ -263,6 +266,8 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
             "test_acc": test_acc,
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
+            # the training loss of each 50 batches (the last may be fewer)
+            "train_loss_trace": [round(v, 5) for v in trace],
         }
         history.append(row)
         if on_epoch:

@@ -148,15 +148,32 @@ def plot_curves(record: dict) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tinycnn.course import STEPS
+
     rows = record["epochs"]
     x = [r["epoch"] for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    # every 50 batches' training loss, where the run recorded it: the only
+    # curve a one-epoch run has
+    for r in rows:
+        trace = r.get("train_loss_trace") or []
+        ax1.plot([r["epoch"] - 1 + (j + 1) / len(trace)
+                  for j in range(len(trace))], trace, color="C0", lw=0.8,
+                 alpha=0.5, label="train, every 50 batches"
+                 if r is rows[0] else None)
     for split in ("train", "test"):
-        ax1.plot(x, [r[f"{split}_loss"] for r in rows], "o-", label=split)
+        ax1.plot(x, [r[f"{split}_loss"] for r in rows], "o-",
+                 label=f"{split}, epoch mean" if split == "train" else split)
         ax2.plot(x, [r[f"{split}_acc"] for r in rows], "o-", label=split)
     ax1.set(xlabel="epoch", ylabel="loss", yscale="log")
     ax2.set(xlabel="epoch", ylabel="accuracy (%)")
-    ax2.axhline(record.get("pass_acc", 99.4), color="gray", ls="--", lw=1)
+    spec = STEPS.get(record.get("step", ""))
+    mark = record.get("pass_acc") or (spec.pass_acc if spec else None)
+    if mark:
+        ax2.axhline(mark, color="gray", ls="--", lw=1, label="pass mark")
+    if len(rows) == 1:  # one epoch: a point per series, on a 0..1 axis
+        for ax in (ax1, ax2):
+            ax.set_xlim(0, 1.05)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend()

@@ -1,80 +1,134 @@
-"""Deliberately broken versions of the i3 reference, one mistake each.
+"""Deliberately broken versions of each step's reference, one mistake each.
 
-The project's tests prove that each fails exactly the grader check named
-here (and the two `None` ones fail none); the lessons show what the grader
-says about each. An edit is (text in solutions/i3/model.py, replacement).
+Every mistake is an edit of that step's own solutions/iN/model.py, worked
+out from the reference itself (its layer names, shape table and parameter
+count), so each lesson shows its own layers and its own limits. The
+project's tests prove that each fails exactly the check named here (and
+the ones whose check is None, legitimate variants, fail none); the lessons
+show what the grader says about each. An edit that no longer finds its
+text raises, so a reference that changes cannot leave a stale mistake.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+from dataclasses import dataclass
+
+from tinycnn.course import STEPS
 from tinycnn.paths import ROOT
-
-BLOCK_BN = "        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n        nn.Dropout2d"
-GAP_HEAD = ("        self.gap = nn.AdaptiveAvgPool2d(1)\n"
-            "        self.head = nn.Conv2d(16, 10, 1)")
-
-# title: (edits to solutions/i3/model.py, the one check it must fail)
-MISTAKES = {
-    "no batchnorm": (
-        [(BLOCK_BN, "        nn.ReLU(),\n        nn.Dropout2d"),
-         ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-          "        nn.ReLU(),\n    )")],
-        "batchnorm"),
-    "batchnorm never called": (
-        [(BLOCK_BN, "        nn.ReLU(),\n        nn.Dropout2d"),
-         ("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n    )",
-          "        nn.ReLU(),\n    )"),
-         ("        self.pool1 = nn.MaxPool2d(2)\n",
-          "        self.pool1 = nn.MaxPool2d(2)\n"
-          "        self.bn = nn.BatchNorm2d(16)\n")],
-        "batchnorm"),
-    "no dropout": (
-        [("p_drop: float = 0.02) -> None", "p_drop: float = 0.0) -> None")],
-        "dropout"),
-    "linear head over flattened 7x7": (
-        [("block(28, 16, p_drop)", "block(28, 8, p_drop)"),
-         (GAP_HEAD, "        self.fc = nn.Linear(8 * 7 * 7, 10)"),
-         ("        X = self.gap(X)            # (B, 16, 1, 1)\n"
-          "        return self.head(X).flatten(1)",
-          "        return self.fc(X.flatten(1))"),
-         ('"conv5": (16, 7, 7),\n        "gap": (16, 1, 1),\n'
-          '        "head": (10, 1, 1),',
-          '"conv5": (8, 7, 7),\n        "fc": (10,),')],
-        "gap"),
-    "global max pool": (
-        [("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)")],
-        "gap"),
-    "20,001 parameters": (
-        [("        self.pool1 = nn.MaxPool2d(2)\n",
-          "        self.pool1 = nn.MaxPool2d(2)\n"
-          "        self.extra = nn.Parameter(torch.zeros(20_001 - 17_154))\n")],
-        "params"),
-    "wrong shape table": (
-        [('"trans1": (12, 14, 14)', '"trans1": (12, 7, 7)')],
-        "shapes"),
-    "wrong output shape": (
-        [("nn.Conv2d(16, 10, 1)", "nn.Conv2d(16, 9, 1)"),
-         ('"head": (10, 1, 1)', '"head": (9, 1, 1)')],
-        "output"),
-    "functional F.dropout passes": (
-        [("p_drop: float = 0.02) -> None", "p_drop: float = 0.0) -> None"),
-         ("        return self.head(X).flatten(1)",
-          "        X = nn.functional.dropout(X, 0.1, self.training)\n"
-          "        return self.head(X).flatten(1)")],
-        None),
-    "GAP then Linear(C, 10) passes": (
-        [("self.head = nn.Conv2d(16, 10, 1)", "self.head = nn.Linear(16, 10)"),
-         ("return self.head(X).flatten(1)", "return self.head(X.flatten(1))"),
-         ('"head": (10, 1, 1)', '"head": (10,)')],
-        None),
-}
+from tinycnn.step import load_step
 
 
-def apply(edits: list[tuple[str, str]]) -> str:
-    """solutions/i3/model.py with `edits` made; fails loudly if one is stale."""
-    src = (ROOT / "solutions/i3/model.py").read_text()
-    for old, new in edits:
-        if old not in src:
-            raise ValueError(f"stale edit, text not found: {old!r}")
-        src = src.replace(old, new)
-    return src
+@dataclass(frozen=True)
+class Mistake:
+    title: str        # the lesson's row: what the learner did
+    check: str | None  # the one check it fails (None: it passes them all)
+    model: str        # the edited model.py
+
+
+def sub(pattern: str, repl: str, src: str, count: int = 1) -> str:
+    """re.sub that must match `count` times (0: at least once)."""
+    new, n = re.subn(pattern, repl, src, flags=re.M)
+    if n == 0 or (count and n != count):
+        raise ValueError(f"stale edit: {pattern!r} matched {n} times")
+    return new
+
+
+INIT = r"^(        super\(\).__init__\(\)\n)"
+POOL1 = r"^(        X = self\.pool1\(X\).*\n)"  # forward's first pool
+
+
+def no_bn(src: str) -> str:
+    return sub(r"^ *nn\.BatchNorm2d\(\w+\),\n", "", src, count=0)
+
+
+def no_drop(src: str) -> str:
+    return sub(r"p_drop: float = [\d.]+\)", "p_drop: float = 0.0)", src)
+
+
+def linear_head(src: str, shapes: dict, spare: int) -> str:
+    """The GAP head swapped for a Linear over the flattened last map, the
+    last conv thinned so the whole still fits the parameter limit."""
+    names = list(shapes)
+    last = names[names.index("gap") - 1]
+    c, h, w = shapes[last]
+    found = re.search(rf"self\.{last} = block\((\d+), {c},", src)
+    if not found:
+        raise ValueError(f"stale edit: no self.{last} = block(..., {c}, ...)")
+    c_in = int(found.group(1))
+    # what the head and the last block cost now, and per channel after
+    freed = 9 * c_in * c + 2 * c + 10 * c + 10
+    thin = (spare + freed - 10) // (9 * c_in + 2 + 10 * h * w)
+    src = sub(rf"(self\.{last} = block\({c_in}, ){c},", rf"\g<1>{thin},",
+              src)
+    src = sub(r"^        self\.gap = .*\n", "", src)
+    src = sub(r"self\.head = nn\.Conv2d\(\d+, 10, 1\)",
+              f"self.head = nn.Linear({thin} * {h} * {w}, 10)", src)
+    src = sub(r"^        X = self\.gap\(X\).*\n", "", src)
+    src = sub(r"return self\.head\(X\)\.flatten\(1\)",
+              "return self.head(X.flatten(1))", src)
+    src = sub(rf'"{last}": \({c},', f'"{last}": ({thin},', src)
+    src = sub(r'^ *"gap": .*\n', "", src)
+    return sub(r'"head": \(10, 1, 1\)', '"head": (10,)', src)
+
+
+@functools.cache
+def mistakes(step: str) -> tuple[Mistake, ...]:
+    """The mistakes of `step`'s lesson, made to its own reference."""
+    spec = STEPS[step]
+    src = (ROOT / "solutions" / step / "model.py").read_text()
+    ref = load_step(ROOT / "solutions" / step).model
+    shapes = ref.layer_shapes()
+    params = sum(p.numel() for p in ref.Net().parameters())
+    out = []
+
+    def add(title: str, check: str | None, model: str) -> None:
+        if check is None or check in spec.checks:
+            out.append(Mistake(title, check, model))
+
+    if "batchnorm" in spec.checks:
+        add("no BatchNorm", "batchnorm", no_bn(src))
+        add("a BatchNorm defined but never called", "batchnorm",
+            sub(INIT, r"\1        self.bn = nn.BatchNorm2d(8)\n", src))
+    if "dropout" in spec.checks:
+        add("no dropout (p = 0)", "dropout", no_drop(src))
+        add("F.dropout without training=self.training (on in eval mode)",
+            "dropout", sub(POOL1, r"\1        X = nn.functional.dropout(X, "
+                           r"0.1)\n", no_drop(src)))
+        add("F.dropout with training=self.training passes", None,
+            sub(POOL1, r"\1        X = nn.functional.dropout(X, 0.1, "
+                r"self.training)\n", no_drop(src)))
+    if "gap" in spec.checks:
+        add("a Linear over the flattened last map instead of GAP", "gap",
+            linear_head(src, shapes, spec.max_params - params))
+        add("global max pooling instead of average", "gap",
+            sub(r"nn\.AdaptiveAvgPool2d\(1\)", "nn.AdaptiveMaxPool2d(1)",
+                src))
+        add("GAP, then Linear(C, 10) instead of a 1x1 conv passes", None,
+            sub(r'"head": \(10, 1, 1\)', '"head": (10,)',
+                sub(r"return self\.head\(X\)\.flatten\(1\)",
+                    "return self.head(X.flatten(1))",
+                    sub(r"self\.head = nn\.Conv2d\((\d+), 10, 1\)",
+                        r"self.head = nn.Linear(\1, 10)", src))))
+    over = spec.max_params + 1
+    add(f"{over:,} parameters, one over the limit", "params",
+        sub(INIT, rf"\1        self.extra = nn.Parameter(torch.zeros("
+                  rf"{over - params}))\n", src))
+    # the shape table: the layer after the first pool, still at the size
+    # before it would be right; this one is given at half that size
+    after = list(shapes)[list(shapes).index("pool1") + 1]
+    c, h, w = shapes[after]
+    add(f"'{after}' in the shape table pooled once too often", "shapes",
+        sub(rf'"{after}": \({c}, {h}, {w}\)',
+            f'"{after}": ({c}, {h // 2}, {w // 2})', src))
+    last = list(shapes)[-1]
+    add("9 classes instead of 10", "output",
+        sub(rf'"{last}": \(10,', f'"{last}": (9,',
+            sub(r"(nn\.(?:Linear|Conv2d)\([^()\n]*), 10(, 1)?\)",
+                r"\1, 9\2)", src)))
+    if "self.fc(X.flatten(1))" in src:
+        add("X.view(X.size(0), -1) on a channels_last batch", "builds",
+            sub(r"self\.fc\(X\.flatten\(1\)\)",
+                "self.fc(X.view(X.size(0), -1))", src))
+    return tuple(out)

@@ -1,0 +1,217 @@
+"""The lessons' pictures, each drawn from code and committed records.
+
+`python -m tools docs` writes them to docs/assets/; a test fails when a
+committed picture differs from what these functions draw. Each takes what
+it shows from the library itself (the engine's own augment and schedule,
+the reference networks and checkpoints, the summary's receptive field),
+so a picture cannot drift from what training and grading do.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+import torch
+from torch import nn
+
+from tinycnn import engine
+from tinycnn.data import load_mnist
+from tinycnn.paths import ROOT
+from tinycnn.step import load_step
+from tinycnn.summary import summarize
+
+matplotlib.use("Agg")  # no display: files only
+import matplotlib.pyplot as plt
+
+REF = ROOT / "benchmarks" / "results" / "reference-cpu"
+
+
+def png(fig) -> bytes:
+    """The figure as PNG bytes, without a timestamp (so files compare)."""
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def digits(n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `n` test images (uint8) and labels: the same every time."""
+    _, _, X, y = load_mnist()
+    return X[:n], y[:n]
+
+
+def reference(step: str) -> tuple[nn.Module, engine.Recipe]:
+    """`step`'s reference network, untrained, and its recipe."""
+    ref = load_step(ROOT / "solutions" / step)
+    return ref.model.Net(), ref.train.recipe()
+
+
+def schedule(step: str) -> bytes:
+    """The learning rate of every batch of `step`'s recipe."""
+    _, r = reference(step)
+    batches = math.ceil(60_000 / r.batch_size)
+    opt = engine.make_optimizer(nn.Linear(1, 1), r)
+    sched, per_batch = engine.make_schedule(opt, r, batches)
+    lrs = []
+    for _ in range(r.num_epochs):
+        for _ in range(batches):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()  # no gradients: changes nothing, keeps the order
+            if per_batch:
+                sched.step()
+        if not per_batch:
+            sched.step()
+    fig, ax = plt.subplots(figsize=(7, 2.4))
+    ax.plot([i / batches for i in range(len(lrs))], lrs, lw=1.2)
+    ax.set(xlabel="epoch", ylabel="learning rate",
+           title=f"{step}: {r.schedule}, peak {r.lr}, {batches:,} batches "
+                 f"of {r.batch_size} per epoch")
+    ax.grid(alpha=0.3)
+    return png(fig)
+
+
+def augmentation(step: str, rows: int = 3) -> bytes:
+    """Real test digits, then `rows` draws of the engine's own augment
+    with `step`'s recipe (what training sees; the test set never is)."""
+    _, r = reference(step)
+    X, _ = digits()
+    torch.manual_seed(0)
+    views = [X.float() / 255] + [engine.augment(X.float() / 255, r)
+                                 for _ in range(rows)]
+    fig, axes = plt.subplots(len(views), len(X), figsize=(len(X), len(views)))
+    for i, batch in enumerate(views):
+        for j, img in enumerate(batch):
+            ax = axes[i, j]
+            ax.imshow(img[0], cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[i, 0].set_ylabel("original" if i == 0 else f"draw {i}")
+    fig.suptitle(f"{step}: rotation up to ±{r.rotation:g}°"
+                 + (f", shifts up to ±{r.translate * 28:.1f} px"
+                    if r.translate else ""))
+    return png(fig)
+
+
+def layers(step: str) -> bytes:
+    """The reference, layer by layer: parameters per layer (bars) with
+    each layer's output shape and receptive field."""
+    net, _ = reference(step)
+    rows = [row for row in summarize(net) if row.shape]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1))
+    y = range(len(rows))[::-1]
+    ax.barh(y, [row.params for row in rows], color="C0")
+    top = max(row.params for row in rows)
+    for yi, row in zip(y, rows, strict=True):
+        rf = "all" if row.rf is None else f"{row.rf}×{row.rf}"
+        ax.text(row.params + top * 0.01, yi,
+                f"{row.params:,}  →  {'×'.join(map(str, row.shape))}"
+                f"  (sees {rf})", va="center", fontsize=8)
+    ax.set_yticks(list(y), [row.name for row in rows])
+    ax.set_xlim(0, top * 1.7)
+    ax.set(xlabel="parameters", title=f"{step}: "
+           f"{sum(row.params for row in rows):,} parameters; output shape "
+           "and receptive field beside each bar")
+    return png(fig)
+
+
+def receptive_field(step: str) -> bytes:
+    """The receptive field of the last map's centre unit, drawn on a digit
+    (the last layer before the global pool or the flattening)."""
+    net, _ = reference(step)
+    rows = summarize(net)
+    last = [row for row in rows if row.rf is not None and len(row.shape) == 3
+            and row.shape[1] > 1][-1]
+    X, y = digits(1)
+    fig, ax = plt.subplots(figsize=(3.4, 3.6))
+    ax.imshow(X[0, 0], cmap="gray_r", extent=(0, 28, 28, 0))
+    half = last.rf / 2
+    ax.add_patch(plt.Rectangle((14 - half, 14 - half), last.rf, last.rf,
+                               fill=False, color="C3", lw=2))
+    ax.set_xlim(min(0, 14 - half) - 1, max(28, 14 + half) + 1)
+    ax.set_ylim(max(28, 14 + half) + 1, min(0, 14 - half) - 1)
+    h, w = last.shape[1:]
+    ax.set_title(f"{step}: one unit of the last {h}×{w} map sees "
+                 f"{last.rf}×{last.rf} pixels", fontsize=9)
+    return png(fig)
+
+
+def filters(step: str) -> bytes:
+    """conv1's trained 3×3 filters (top) and what each makes of a digit."""
+    net, _ = reference(step)
+    state = torch.load(REF / f"{step}.pt", map_location="cpu",
+                       weights_only=True)
+    state = {k.removeprefix("net."): v for k, v in state.items()}
+    net.load_state_dict(state)
+    net.eval()
+    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    X, _ = digits(1)
+    with torch.no_grad():
+        maps = conv(engine.prepare(X).contiguous())[0]
+    w = conv.weight.detach()[:, 0]
+    n = len(w)
+    fig, axes = plt.subplots(2, n, figsize=(0.9 * n, 2.2))
+    for i in range(n):
+        lim = w[i].abs().max()
+        axes[0, i].imshow(w[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[1, i].imshow(maps[i], cmap="gray_r")
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("filter", fontsize=8)
+    axes[1, 0].set_ylabel("its map", fontsize=8)
+    fig.suptitle(f"{step}: conv1's {n} trained filters (red +, blue -) and "
+                 "their output on one digit, before BatchNorm", fontsize=9)
+    return png(fig)
+
+
+def dropout_masks(p: float = 0.25) -> bytes:
+    """Which activations Dropout and Dropout2d zero in one 4-channel map."""
+    torch.manual_seed(0)
+    ones = torch.ones(1, 4, 8, 8)
+    kinds = {"Dropout (each value)": nn.Dropout(p),
+             "Dropout2d (whole channels)": nn.Dropout2d(p)}
+    fig, axes = plt.subplots(2, 4, figsize=(6, 3.8))
+    for i, (title, layer) in enumerate(kinds.items()):
+        kept = layer.train()(ones)[0] > 0
+        for c in range(4):
+            ax = axes[i, c]
+            ax.imshow(kept[c], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"channel {c + 1}", fontsize=8)
+        axes[i, 0].set_ylabel(title.replace(" (", "\n("), fontsize=8)
+    fig.suptitle(f"p = {p}: black values are zeroed (the rest are scaled "
+                 f"by 1/(1-p) = {1 / (1 - p):.2f})", fontsize=9)
+    return png(fig)
+
+
+def batchnorm(step: str = "i1") -> bytes:
+    """The spread of each layer's output at initialisation, on real
+    digits, with BatchNorm and with every BatchNorm removed."""
+    from benchmarks.nets import without_bn
+
+    X = engine.prepare(digits(256)[0])
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    for label, bn in (("with BatchNorm", True),
+                      ("without (conv biases back)", False)):
+        torch.manual_seed(0)
+        net = reference(step)[0]
+        net = (net if bn else without_bn(net)).train()
+        stds = {}
+        for name, layer in net.named_children():
+            layer.register_forward_hook(
+                lambda _m, _a, out, name=name, stds=stds: stds.__setitem__(
+                    name, out.float().std().item()))
+        with torch.no_grad():
+            net(X)
+        ax.plot(list(stds), list(stds.values()), "o-", label=label)
+    ax.set(yscale="log", ylabel="std of the layer's output",
+           title=f"{step} at initialisation (before any training), "
+                 "256 test digits")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return png(fig)
