@@ -250,7 +250,7 @@ def ablation_md(step: str, names: list[str], table: str,
         accs = [got[s]["final_test_acc"] for s in seeds]
         base = [ref[s]["final_test_acc"] for s in seeds]
         mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
-        diff = mean - bmean
+        diff = round(mean - bmean, 2) or 0.0  # no "-0.00"
         verdict = (f"{len(seeds)} seeds: too few to say" if len(seeds) < 5
                    else "better" if min(accs) > max(base)
                    else "worse" if max(accs) < min(base)
@@ -542,6 +542,8 @@ def build() -> dict[str, bytes | str]:
     for name in ("margin-h200", "margin-round2-h200", "margin-cpu",
                  "margin3-cpu"):
         out[f"generated/{name}.md"] = margin_md(name)
+    out["generated/margin-i1-cpu.md"] = margin_md("ablations-i1-cpu",
+                                                  ["solutions/i1"])
     out["generated/recipe.md"] = recipe_md()
     out["generated/changelog.md"] = changelog_md()
     out["generated/speed.md"] = speed_md()

@@ -85,7 +85,7 @@ def augmentation(step: str, rows: int = 3) -> bytes:
     for i, batch in enumerate(views):
         for j, img in enumerate(batch):
             ax = axes[i, j]
-            ax.imshow(img[0], cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(img[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
         axes[i, 0].set_ylabel("original" if i == 0 else f"draw {i}")
@@ -126,7 +126,7 @@ def receptive_field(step: str) -> bytes:
             and row.shape[1] > 1][-1]
     X, y = digits(1)
     fig, ax = plt.subplots(figsize=(3.4, 3.6))
-    ax.imshow(X[0, 0], cmap="gray_r", extent=(0, 28, 28, 0))
+    ax.imshow(X[0, 0].numpy(), cmap="gray_r", extent=(0, 28, 28, 0))
     half = last.rf / 2
     ax.add_patch(plt.Rectangle((14 - half, 14 - half), last.rf, last.rf,
                                fill=False, color="C3", lw=2))
@@ -154,9 +154,9 @@ def filters(step: str) -> bytes:
     n = len(w)
     fig, axes = plt.subplots(2, n, figsize=(0.9 * n, 2.2))
     for i in range(n):
-        lim = w[i].abs().max()
-        axes[0, i].imshow(w[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[1, i].imshow(maps[i], cmap="gray_r")
+        lim = w[i].abs().max().item()
+        axes[0, i].imshow(w[i].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[1, i].imshow(maps[i].numpy(), cmap="gray_r")
         for ax in axes[:, i]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -178,7 +178,7 @@ def dropout_masks(p: float = 0.25) -> bytes:
         kept = layer.train()(ones)[0] > 0
         for c in range(4):
             ax = axes[i, c]
-            ax.imshow(kept[c], cmap="gray", vmin=0, vmax=1)
+            ax.imshow(kept[c].numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
