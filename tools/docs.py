@@ -271,7 +271,6 @@ def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tinycnn.data import load_mnist
     from tinycnn.engine import prepare
     from tinycnn.network import GradedNet
 
@@ -279,7 +278,7 @@ def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
     net = GradedNet(reference_graphs(step))
     net.load_state_dict(torch.load(REF / f"{step}.pt", weights_only=True))
     net.eval()
-    _, _, X, y = load_mnist()
+    X, y = pictures.test_set()  # read once for every picture
     with torch.no_grad():
         pred = torch.cat([net(prepare(X[i:i + 1000])).argmax(1)
                           for i in range(0, len(X), 1000)])
