@@ -273,3 +273,11 @@ def test_no_solution_code_in_the_search_index(site):
     assert "python steps/i3/train.py" in text  # code blocks are indexed
     for step, name, line in solution_lines():
         assert line not in text, (step, name, line)
+
+
+def test_every_picture_is_shown_somewhere():
+    """No generated picture is dead weight: each is on a page."""
+    pages = "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    unused = [p.name for p in (ROOT / "docs" / "assets").glob("*.png")
+              if p.name not in pages]
+    assert not unused, f"pictures no page shows: {unused}"

@@ -525,6 +525,7 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-odds.md"], out[f"assets/{step}-odds.png"] = (
             odds(step))
         out[f"assets/{step}-layers.png"] = pictures.layers(step)
+    for step in ("i0", "i1", "i3"):  # where a lesson's recipe changes
         out[f"assets/{step}-schedule.png"] = pictures.schedule(step)
     for step in ("i2", "i3", "i4"):
         out[f"assets/{step}-receptive-field.png"] = (
