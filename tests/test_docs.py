@@ -37,14 +37,33 @@ def test_changed_lines_and_spans():
     assert docs.spans([]) == ""
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
+def build(out: Path, site_url: str | None = None) -> Path:
+    """`mkdocs build --strict` into `out`; SITE_URL as given (unset: the
+    default of mkdocs.yml, `mkdocs serve`'s address)."""
+    env = {k: v for k, v in os.environ.items() if k != "SITE_URL"}
+    if site_url:
+        env["SITE_URL"] = site_url
     res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                           "-d", str(out)], cwd=ROOT, capture_output=True,
-                         text=True)
+                         text=True, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("site"))
+
+
+def test_published_under_a_sub_path(tmp_path):
+    """The docs workflow sets SITE_URL to the Pages address, a sub-path
+    (https://owner.github.io/repo/): the sitemap lists full addresses and
+    the 404 page, served at any depth, finds its styles under that path."""
+    out = build(tmp_path / "site", "https://example.org/course/")
+    locs = re.findall(r"<loc>(.*?)</loc>", (out / "sitemap.xml").read_text())
+    assert locs and all(u.startswith("https://example.org/course/")
+                        for u in locs)
+    assert 'href="/course/assets/stylesheets/' in (out / "404.html").read_text()
 
 
 PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "i4/", "recipe/",

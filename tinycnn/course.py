@@ -146,12 +146,17 @@ STEPS = {s.step: s for s in [
     Spec("i0", "The baseline", "convs, pools and a Linear head",
          19_999, 1, 98.0, ("builds", "params", *_TAIL),
          "baseline: plain convs, one epoch of SGD"),
+    # i1 and i2 keep i0's linear head: over every recipe we searched (three
+    # rounds, CPU and GPU) their seeds reached 99.35-99.66, mean about
+    # 99.47, so a mark of 99.4 failed correct code. 99.3 leaves a correct
+    # solution 0.05 point on its worst seed (benchmarks/results/README.md);
+    # 99.4 is the assignment's mark, asked from i3 on.
     Spec("i1", "BatchNorm and Dropout", "normalise and regularise",
-         21_999, 10, 99.4, (*_CORE, *_TAIL),
+         21_999, 10, 99.3, (*_CORE, *_TAIL),
          "BatchNorm after every conv (without it, every seed ends lower); "
          "Dropout2d 5 % and small rotations"),
     Spec("i2", "Transitions", "1x1 convs cut channels next to pools",
-         19_999, 12, 99.4, (*_CORE, "transitions", *_TAIL),
+         19_999, 12, 99.3, (*_CORE, "transitions", *_TAIL),
          "1×1 transitions shrink channels before the linear head: back "
          "under 20K"),
     Spec("i3", "The GAP head", "the assignment: < 20K, GAP, 99.4 %",
