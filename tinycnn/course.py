@@ -47,8 +47,9 @@ CHECKS = {c.id: c for c in [
           "Every tensor the network keeps counts: its parameters, its "
           "buffers other than BatchNorm's running statistics, and tensor "
           "constants used in forward.",
-          ("Count with sum(p.numel() for p in Net().parameters()) and "
-           "compare with the lesson's worksheet.",
+          ("Count with python -m tinycnn summary steps/<step>, which "
+           "counts what the grader counts; sum(p.numel() for p in "
+           "Net().parameters()) misses buffers and tensor constants.",
            "A 3x3 conv costs 9 x C_in x C_out: the widest late convs cost "
            "most. A Linear over a flattened map costs C x H x W x 10.",
            "Thinner late convs, a 1x1 transition that cuts channels, or a "
@@ -95,8 +96,9 @@ CHECKS = {c.id: c for c in [
           ("What does your classifier see: a flattened map, or one number "
            "per channel?",
            "nn.AdaptiveAvgPool2d(1) (or X.mean((2, 3))) over the last map, "
-           "then a 1x1 conv or a Linear(C, 10); log_softmax after it is "
-           "fine.",
+           "then a 1x1 conv or a Linear(C, 10); a 1x1 conv to 10 "
+           "channels before the average works too, and log_softmax after "
+           "it is fine.",
            "Global max pooling, a partial average, a conv whose kernel "
            "covers the whole map, or a classifier that also sees the "
            "flattened map are not a GAP head.")),
@@ -114,7 +116,8 @@ CHECKS = {c.id: c for c in [
           ("Work each layer's output shape out by hand, in order.",
            "A 3x3 conv with padding=1 keeps H x W, without padding it "
            "trims 2 (28 -> 26); MaxPool2d(2) halves it; a conv's C is its "
-           "out_channels; AdaptiveAvgPool2d(1) gives (C, 1, 1).",
+           "out_channels; AdaptiveAvgPool2d(1) gives (C, 1, 1), and "
+           "X.mean((2, 3)) is a global average too, entry (C,).",
            "One entry per conv, pool and Linear, also inside an "
            "nn.Sequential: check with python -m tinycnn summary.")),
     Check("epochs", "recipe() trains at most {max_epochs} epochs",
@@ -131,9 +134,9 @@ CHECKS = {c.id: c for c in [
           "the final weights itself on the 10,000 test images.",
           ("Look at your curves (runs/steps/<step>/curves.png): still "
            "rising at the end, or flat?",
-           "Within the epoch cap: OneCycle with a higher peak lr, a "
-           "little augmentation (rotation), or a larger batch usually "
-           "close the gap.",
+           "Within the epoch cap: more epochs, OneCycle with a higher "
+           "peak lr, or a little augmentation (rotation, shifts) are "
+           "where the references found their last tenths.",
            "If train accuracy is far above test accuracy, regularise "
            "(dropout, augmentation); if both are low, add capacity where "
            "the lesson's worksheet says it is cheap.")),
