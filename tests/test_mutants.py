@@ -2,41 +2,29 @@
 structure check of its step (the accuracy check is the slow tests')."""
 
 import re
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from mutants import MUTANTS
 
 from tinycnn.course import STEPS
-from tinycnn.grading import Grade, run_checks
-
-LOCK = threading.Lock()  # the probes run two at a time; the checks one
-
-
-def verdicts(m, base):
-    folder = base / re.sub(r"\W+", "_", m.name) / m.step
-    folder.mkdir(parents=True)
-    (folder / "model.py").write_text(m.model)
-    (folder / "train.py").write_text(m.train)
-    g = Grade(folder, STEPS[m.step], timeout=40)
-    g.result  # noqa: B018 - the probe: a child process, in parallel
-    with LOCK:
-        checks = [c for c in STEPS[m.step].checks if c != "accuracy"]
-        rows = run_checks(g, checks)
-    g.close()
-    return rows
+from tinycnn.grading import run_many
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("mutants")
+    jobs = []
+    for m in MUTANTS:
+        folder = base / re.sub(r"\W+", "_", m.name) / m.step
+        folder.mkdir(parents=True)
+        (folder / "model.py").write_text(m.model)
+        (folder / "train.py").write_text(m.train)
+        jobs.append((folder, STEPS[m.step],
+                     [c for c in STEPS[m.step].checks if c != "accuracy"]))
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool:
-        rows = dict(zip([m.name for m in MUTANTS],
-                        pool.map(lambda m: verdicts(m, base), MUTANTS),
-                        strict=True))
+    rows = dict(zip([m.name for m in MUTANTS], run_many(jobs, timeout=40),
+                    strict=True))
     print(f"\n{len(MUTANTS)} mutants graded in "
           f"{time.perf_counter() - t0:.0f} s")
     return rows

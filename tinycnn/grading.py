@@ -567,6 +567,31 @@ def run_checks(g: Grade, checks=None) -> dict[str, dict]:
     return rows
 
 
+
+def run_many(jobs: list[tuple[Path, Spec, list[str]]], timeout: float = 60,
+             workers: int = 2) -> list[dict[str, dict]]:
+    """run_checks for many (folder, spec, checks): the probes, child
+    processes that wait on the learner's code, `workers` at a time; the
+    checks one at a time, since they run traced graphs in this process.
+    Rows per job, in the jobs' order."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Lock
+
+    lock = Lock()
+
+    def one(job: tuple[Path, Spec, list[str]]) -> dict[str, dict]:
+        folder, spec, checks = job
+        g = Grade(folder, spec, timeout=timeout)
+        try:
+            g.result  # noqa: B018 - the probe, in parallel
+            with lock:
+                return run_checks(g, checks)
+        finally:
+            g.close()
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, jobs))
+
 def make_tests(step: str) -> dict:
     """checks/iN/test_iN.py's test functions, one per check of the step."""
     import pytest

@@ -18,8 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -151,26 +149,20 @@ def rules_md() -> str:
 def grader_says(step: str) -> list[str]:
     """Run the real checks on each of `step`'s mistakes (two probes at a
     time, as the mutant tests do); what the check named says, per mistake."""
-    def one(mistake) -> str:
-        with tempfile.TemporaryDirectory() as d:
-            folder = Path(d) / step
-            folder.mkdir()
+    failing = [m for m in mistakes(step) if m.check]
+    with tempfile.TemporaryDirectory() as d:
+        jobs = []
+        for i, m in enumerate(failing):
+            folder = Path(d) / str(i) / step
+            folder.mkdir(parents=True)
             shutil.copy(ROOT / "solutions" / step / "train.py",
                         folder / "train.py")
-            (folder / "model.py").write_text(mistake.model)
-            g = grading.Grade(folder, course.STEPS[step], timeout=60)
-            g.result  # noqa: B018 - the probe, in parallel
-            with lock:
-                row = grading.run_checks(
-                    g, list(dict.fromkeys(["builds", mistake.check])))
-            g.close()
-        row = row[mistake.check]
-        return row["output"] if row["status"] == "failed" else "(passes)"
-
-    lock = threading.Lock()
-    failing = [m for m in mistakes(step) if m.check]
-    with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(one, failing))
+            (folder / "model.py").write_text(m.model)
+            jobs.append((folder, course.STEPS[step],
+                         list(dict.fromkeys(["builds", m.check]))))
+        rows = grading.run_many(jobs, timeout=60)
+    return [row[m.check]["output"] if row[m.check]["status"] == "failed"
+            else "(passes)" for m, row in zip(failing, rows, strict=True)]
 
 
 def mistakes_md(step: str) -> str:
