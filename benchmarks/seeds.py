@@ -129,6 +129,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     log = args.out.with_suffix(".jsonl")
     jobs = [(f, s) for f in args.steps for s in args.seeds]
+    # jobs and threads of this invocation; the log may hold older runs
+    meta = {"machine": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "jobs": args.jobs, "threads": threads}
     ctx = mp.get_context("spawn")  # CUDA and forked workers do not mix
     # a `timeout` or `kill` (SIGTERM) stops the workers too, not just this
     # process: an orphaned worker would train on and skew every timing
@@ -146,6 +149,7 @@ def main() -> None:
                 continue
             with open(log, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
+            write_table(args.out, meta)  # current even if cut short
             print(f"{row['folder']} seed {row['seed']}: "
                   f"{row['final_test_acc']:.2f}% in {row['wall_s']:.0f}s",
                   flush=True)
@@ -155,14 +159,17 @@ def main() -> None:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    # jobs and threads of this invocation; the log may hold older runs
-    meta = {"machine": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "jobs": args.jobs, "threads": threads}
-    rows = logged(log)
-    args.out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1))
+    print(write_table(args.out, meta))
+
+
+def write_table(out: Path, meta: dict) -> str:
+    """The JSON and Markdown tables at `out` from every run in its log;
+    returns the Markdown."""
+    rows = logged(out.with_suffix(".jsonl"))
+    out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1))
     md = table(rows)
-    args.out.with_suffix(".md").write_text(md + "\n")
-    print(md)
+    out.with_suffix(".md").write_text(md + "\n")
+    return md
 
 
 if __name__ == "__main__":

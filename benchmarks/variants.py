@@ -101,7 +101,8 @@ VARIANTS: dict[str, Variant] = {
                           "10)", {"batch_size": 64, "num_epochs": 20,
                                   **SHIFT}, {"p_drop": 0.02}),
     "i2-r3": Variant("i2", "i3's recipe (batch 64, rotation 10, shift "
-                     "0.1, Dropout2d 0.02), 12 epochs",
+                     "0.1, Dropout2d 0.02), 12 epochs: the reference since "
+                     "Nov 2026",
                      {"batch_size": 64, **SHIFT}, {"p_drop": 0.02}),
     # one-change ablations and candidates of the i4 reference
     "i4f": Variant("i4", "Dropout2d 0.02", model={"p_drop": 0.02}),

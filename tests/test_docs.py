@@ -169,20 +169,49 @@ def solution_lines() -> list[tuple[str, str, str]]:
     return out
 
 
+def probe_page(tmp_path, url: str, width: int) -> dict:
+    """What PROBE found on the page at `url`, `width` px wide."""
+    import html
+    import json
+
+    res = chromium(tmp_path, f"--window-size={width},900", "--dump-dom", url)
+    found = re.search(r'data-probe="([^"]*)"', res.stdout)
+    assert found, res.stderr[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_the_probe_sees_each_fault(site, tmp_path):
+    """The layout test can fail: a page given a 2,000 px block, an image
+    that does not exist and an unfolded line of i1's answer is reported on
+    all three counts."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    page = copy / "i1" / "index.html"
+    line = next(x for x in solution_lines() if x[0] == "i1")[2]
+    faults = (f'<div style="width:2000px">wide</div><img src="missing.png">'
+              f"<p>{line}</p>")
+    start = '<article class="md-content__inner md-typeset">'
+    html = page.read_text()
+    assert start in html
+    page.write_text(html.replace(start, start + faults, 1)
+                    .replace("</body>", PROBE + "</body>"))
+    httpd, url = serve(copy)
+    try:
+        probe = probe_page(tmp_path, url + "i1/", 1280)
+    finally:
+        httpd.shutdown()
+    assert probe["overflow"] > 0 and "DIV." in probe["wide"]
+    assert probe["broken"] == ["missing.png"]
+    assert line in probe["text"]
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("page", PAGES)
 def test_page_fits_its_width_and_hides_the_answers(page, width, probed,
                                                    tmp_path):
     """At a laptop's and a phone's width: no horizontal page overflow, every
     image loads, and no line of a reference solution shows without a click."""
-    import html
-    import json
-
-    res = chromium(tmp_path, f"--window-size={width},900", "--dump-dom",
-                   probed + page)
-    found = re.search(r'data-probe="([^"]*)"', res.stdout)
-    assert found, res.stderr[-2000:]
-    probe = json.loads(html.unescape(found.group(1)))
+    probe = probe_page(tmp_path, probed + page, width)
     assert probe["overflow"] <= 0, (f"{page} at {width} px is "
                                     f"{probe['overflow']} px too wide: "
                                     f"{probe['wide']}")

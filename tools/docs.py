@@ -217,12 +217,14 @@ def speed_md() -> str:
 
 
 def ablation_md(step: str, names: list[str], table: str,
-                ref_table: str | None = None) -> str:
+                ref_table: str | None = None, ref_folder: str | None = None,
+                against: str = "reference") -> str:
     """One-change ablations of `step`'s reference, each against the
-    reference's runs on the same seeds (from `ref_table`, default the same
-    table): every seed, the mean, the spread, and a verdict: better or
-    worse only when the two rows' seed ranges do not overlap (over at least
-    5 seeds); otherwise no measurable difference."""
+    reference's runs on the seeds both have (from `ref_table`, default the
+    same table; `ref_folder` and `against` name another baseline, such as
+    an earlier reference): every seed, the mean, the spread, and a
+    verdict: better or worse only when the two rows' seed ranges do not
+    overlap (over at least 5 seeds); otherwise no measurable difference."""
     from benchmarks.variants import VARIANTS
 
     def by_seed(name: str) -> dict[str, dict[int, dict]]:  # folder -> seed
@@ -232,13 +234,13 @@ def ablation_md(step: str, names: list[str], table: str,
         return out
 
     runs = by_seed(table)
-    ref = by_seed(ref_table or table)[f"solutions/{step}"]
+    ref = by_seed(ref_table or table)[ref_folder or f"solutions/{step}"]
     rows = ["| variant | params | final test acc. per seed | mean | spread | "
-            "reference, same seeds: mean, spread | difference | verdict |",
+            f"{against}, same seeds: mean, spread | difference | verdict |",
             "|---|---:|---|---:|---:|---:|---:|---|"]
     for name in names:
         got = runs[name]
-        seeds = sorted(got)
+        seeds = sorted(set(got) & set(ref))
         accs = [got[s]["final_test_acc"] for s in seeds]
         base = [ref[s]["final_test_acc"] for s in seeds]
         mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
@@ -383,7 +385,9 @@ def margin_md(name: str, order: list[str] | None = None) -> str:
         accs = [r["final_test_acc"] for r in rs]
         mark = course.STEPS[rs[0]["step"]].pass_acc
         what = (VARIANTS[folder].what if folder in VARIANTS
-                else rs[0].get("what") or "the reference")
+                else rs[0].get("what")
+                or ("the reference" if is_reference(rs[0]["step"], rs[0])
+                    else "the reference as it was then"))
         mean = statistics.mean(accs)
         bar = (f"no: a seed under {mark + 0.05:.2f}"
                if min(accs) < mark + 0.05 else
@@ -414,21 +418,36 @@ def reference_hash(step: str) -> str:
     return network.graph_hash(reference_graphs(step))
 
 
-def reference_runs(step: str) -> dict[str, list[dict]]:
-    """{platform: runs} of the current reference of `step`, from every
-    seeds table in benchmarks/results: a run counts when its network
-    (graph hash) and recipe (seed aside) are the committed reference
-    record's, under whatever name it ran (a variant that is now the
-    reference counts). Runs logged before recipes were recorded count when
-    they ran the reference's folder while it was the code in LEGACY."""
+def _recipe_key(fields: dict) -> dict:
+    """A recipe as compared across tables: older records lack newer fields
+    (their defaults then), and the seed is not part of it."""
     from tinycnn.engine import Recipe
 
-    def recipe(fields: dict) -> dict:  # older records lack newer fields
-        full = {**dataclasses.asdict(Recipe()), **fields}
-        return {k: v for k, v in full.items() if k != "seed"}
+    full = {**dataclasses.asdict(Recipe()), **fields}
+    return {k: v for k, v in full.items() if k != "seed"}
 
+
+def is_reference(step: str, r: dict) -> bool:
+    """Whether seeds-table row `r` ran `step`'s current reference: its
+    network (graph hash) and recipe (seed aside) are the committed
+    reference record's, under whatever name it ran (a variant that is now
+    the reference counts). Rows logged before recipes were recorded count
+    when they ran the reference's folder while it was the code in LEGACY."""
     ref = record(step)
-    net = ref.get("graph_hash") or reference_hash(step)
+    if "recipe" in r:
+        return (r["step"] == step
+                and r["graph_hash"] == (ref.get("graph_hash")
+                                        or reference_hash(step))
+                and _recipe_key(r["recipe"]) == _recipe_key(ref["recipe"]))
+    return (r["folder"] == f"solutions/{step}"
+            and ref.get("code_hash") == LEGACY.get(step)
+            and r["params"] == ref["params"]
+            and r["epochs"] == len(ref["epochs"]))
+
+
+def reference_runs(step: str) -> dict[str, list[dict]]:
+    """{platform: runs} of the current reference of `step` (is_reference),
+    from every seeds table in benchmarks/results."""
     out: dict[str, list[dict]] = {}
     for path in sorted(RESULTS.glob("*.json")):
         table = json.loads(path.read_text())
@@ -437,16 +456,7 @@ def reference_runs(step: str) -> dict[str, list[dict]]:
         for r in table["runs"]:
             # older runs: the platform their whole table was made on
             platform = r.get("platform") or table["meta"].get("platform")
-            if "recipe" in r:
-                same = (r["step"] == step
-                        and r["graph_hash"] == net
-                        and recipe(r["recipe"]) == recipe(ref["recipe"]))
-            else:
-                same = (r["folder"] == f"solutions/{step}"
-                        and ref.get("code_hash") == LEGACY.get(step)
-                        and r["params"] == ref["params"]
-                        and r["epochs"] == len(ref["epochs"]))
-            if same and platform:  # a seed run twice counts twice
+            if platform and is_reference(step, r):  # twice run: twice counted
                 out.setdefault(platform, []).append(r)
     return {k: sorted(v, key=lambda r: r["seed"])
             for k, v in sorted(out.items())}
@@ -541,6 +551,10 @@ def build() -> dict[str, bytes | str]:
     out["generated/speed.md"] = speed_md()
     out["generated/ablation-i1.md"] = ablation_md(
         "i1", ["i1-nobn", "i1-nodrop"], "ablations-i1-cpu.json")
+    out["generated/ablation-i2.md"] = ablation_md(
+        "i2", ["i2-r3"], "margin3-cpu.json", "seeds-i2-cpu.json",
+        against="i1's recipe (the reference until Nov 2026)")
+    out["generated/margin-i2-cpu.md"] = margin_md("seeds-i2-cpu")
     out["generated/ablation-i4.md"] = ablation_md(
         "i4", I4_ABLATIONS, "i4-search-cpu.json", "seeds-cpu.json")
     out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")

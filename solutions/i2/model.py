@@ -28,7 +28,7 @@ def transition(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class Net(nn.Module):
-    def __init__(self, p_drop: float = 0.05) -> None:
+    def __init__(self, p_drop: float = 0.02) -> None:
         super().__init__()
         # >>> TODO: build the layers of the shape table (lesson: "The network")
         self.conv1 = block(1, 12, p_drop)

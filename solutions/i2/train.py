@@ -1,4 +1,4 @@
-"""Step i2 recipe: twelve epochs, OneCycle learning rate, small rotations."""
+"""Step i2 recipe: twelve epochs, OneCycle, batch 64, rotations and shifts."""
 
 from tinycnn import Recipe, main
 
@@ -7,12 +7,13 @@ def recipe() -> Recipe:
     # >>> TODO: return the recipe (lesson: "The recipe")
     return Recipe(
         num_epochs=12,
-        batch_size=128,
+        batch_size=64,
         lr=0.2,
         momentum=0.9,
         nesterov=True,
         schedule="onecycle",
-        rotation=7.0,
+        rotation=10.0,
+        translate=0.1,
     )
     # <<<
 

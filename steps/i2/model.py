@@ -15,7 +15,7 @@ def transition(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class Net(nn.Module):
-    def __init__(self, p_drop: float = 0.05) -> None:
+    def __init__(self, p_drop: float = 0.02) -> None:
         super().__init__()
         raise NotImplementedError('TODO(i2): build the layers of the shape table (lesson: "The network")')
 

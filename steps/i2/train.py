@@ -1,4 +1,4 @@
-"""Step i2 recipe: twelve epochs, OneCycle learning rate, small rotations."""
+"""Step i2 recipe: twelve epochs, OneCycle, batch 64, rotations and shifts."""
 
 from tinycnn import Recipe, main
 
