@@ -273,6 +273,25 @@ def test_every_todo_names_a_section_of_its_lesson():
                 assert section in headings, f"{step}/{name}: {section!r}"
 
 
+def test_readme_table_is_the_course():
+    """The README's step table: one row per step of the manifest, in order,
+    with its reference's parameters, its epoch cap, its pass mark and its
+    reference run's time, as the records and tinycnn/course.py say."""
+    rows = [[c.strip() for c in line.strip("|").split("|")]
+            for line in (ROOT / "README.md").read_text().splitlines()
+            if re.match(r"\| i\d+ \|", line)]
+    assert [r[0] for r in rows] == list(SPECS)
+    for step, _, params, epochs, mark, took in rows:
+        spec, rec = SPECS[step], docs.record(step)
+        secs = rec["wall_s"]
+        assert params == f"{rec['params']:,}", step
+        assert epochs == (str(spec.max_epochs) if spec.max_epochs == 1
+                          else f"≤ {spec.max_epochs}"), step
+        assert mark == f"{spec.pass_acc} %", step
+        assert took == (f"{secs:.0f} s" if secs < 90
+                        else f"{secs / 60:.0f} min"), step
+
+
 def test_recipe_page_documents_every_field():
     import dataclasses
 

@@ -1,7 +1,8 @@
 """The course manifest: every step and every check, declared once.
 
 The graders (checks/iN), the lessons' generated parts, the README table
-test, the Classroom workflow and the Gradescope script all read this file.
+test (tests/test_docs.py), the Classroom workflow and the Gradescope
+script all read this file.
 Adding a step: a solutions/iN folder, one `Spec` below, and docs/iN.md.
 """
 
