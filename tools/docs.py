@@ -258,6 +258,44 @@ def ablation_md(step: str, names: list[str], table: str,
     return "\n".join(rows) + "\n"
 
 
+def seed_runs(name: str, folder: str) -> dict[int, dict]:
+    """{seed: run} of `folder` in a results log (`name`.json's runs, or
+    `name`.jsonl's lines where no table was written)."""
+    path = RESULTS / f"{name}.json"
+    runs = (json.loads(path.read_text())["runs"] if path.exists() else
+            [json.loads(line) for line in
+             (RESULTS / f"{name}.jsonl").read_text().splitlines() if line])
+    return {r["seed"]: r for r in runs if r["folder"] == folder}
+
+
+def chain_md(rows: list[tuple[str, str, str, str]], mark: float) -> str:
+    """A search as a chain of changes, each row (label, results log,
+    folder, receptive field) against the row above on the seeds both have:
+    better or worse only when their ranges do not overlap (>= 5 seeds)."""
+    out = ["| variant | receptive field before GAP | params | final test "
+           "acc. per seed | min / mean / max | passed | against the row "
+           "above |", "|---|---:|---:|---|---:|---:|---|"]
+    prev: dict[int, dict] = {}
+    for label, name, folder, rf in rows:
+        got = seed_runs(name, folder)
+        accs = [got[k]["final_test_acc"] for k in sorted(got)]
+        both = sorted(set(got) & set(prev))
+        a = [got[k]["final_test_acc"] for k in both]
+        b = [prev[k]["final_test_acc"] for k in both]
+        verdict = ("" if not prev else
+                   f"{len(both)} seeds: too few to say" if len(both) < 5 else
+                   "better" if min(a) > max(b) else
+                   "worse" if max(a) < min(b) else
+                   "no measurable difference")
+        out.append(
+            f"| {label} | {rf} | {next(iter(got.values()))['params']:,} | "
+            f"{', '.join(f'{x:.2f}' for x in accs)} | {min(accs):.2f} / "
+            f"{sum(accs) / len(accs):.2f} / {max(accs):.2f} | "
+            f"{sum(x >= mark for x in accs)} of {len(accs)} | {verdict} |")
+        prev = got
+    return "\n".join(out) + "\n"
+
+
 def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
     """Confusion matrix and misclassified digits of the reference."""
     import matplotlib
@@ -551,6 +589,16 @@ def build() -> dict[str, bytes | str]:
     out["generated/speed.md"] = speed_md()
     out["generated/ablation-i1.md"] = ablation_md(
         "i1", ["i1-nobn", "i1-nodrop"], "ablations-i1-cpu.json")
+    out["generated/i3-search.md"] = chain_md([
+        ("the table exactly (plain 1×1 transitions), lr 0.05", "sweep1-h200",
+         "i3a", "16"),
+        ("+ BatchNorm and ReLU after the transitions, lr 0.2", "sweep1-h200",
+         "i3b", "16"),
+        ("trans2 replaced by a 3×3 conv 28→16 at 7×7 (`conv5`)",
+         "sweep1-h200", "i3c", "24"),
+        ("+ rotations ±10° and shifts ±10 %", "sweep1-h200", "i3ce", "24"),
+        ("+ batch 64 (the reference until Nov 2026)", "sweep2-h200", "i3g",
+         "24")], course.STEPS["i3"].pass_acc)
     out["generated/ablation-i2.md"] = ablation_md(
         "i2", ["i2-r3"], "margin3-cpu.json", "seeds-i2-cpu.json",
         against="i1's recipe (the reference until Nov 2026)")
