@@ -37,6 +37,7 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
     from benchmarks.variants import VARIANTS
     from benchmarks.variants import folder as variant_folder
     from tinycnn.device import pick_device
+    from tinycnn.engine import Diverged
     from tinycnn.step import train_step
 
     torch.set_num_threads(threads)
@@ -44,19 +45,23 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
     path = variant_folder(folder) if variant else ROOT / folder
     name = Path(folder).name
     out = ROOT / "runs" / "seeds" / f"{path.parent.name}-{name}"
-    rec = train_step(path, pick_device(device), seed=seed,
-                     out=out / f"s{seed}", progress=False)
+    row = {"folder": folder, "step": variant.step if variant else name,
+           "what": variant.what if variant else "", "seed": seed,
+           "platform": platform_label(device), "threads": threads}
+    try:
+        rec = train_step(path, pick_device(device), seed=seed,
+                         out=out / f"s{seed}", progress=False)
+    except Diverged as e:  # a result too: the grader fails such a run
+        return {**row, "final_test_acc": None, "diverged": str(e)}
     accs = [e["test_acc"] for e in rec["epochs"]]
     # a result traces to the exact network and recipe that made it
-    return {"folder": folder, "step": variant.step if variant else name,
-            "what": variant.what if variant else "", "seed": seed,
+    return {**row,
             "graph_hash": rec["graph_hash"], "recipe": rec["recipe"],
             "params": rec["params"], "epochs": len(accs),
             "final_test_acc": accs[-1], "best_test_acc": max(accs),
             "last3_min": min(accs[-3:]), "wall_s": rec["wall_s"],
             "s_per_epoch": round(rec["wall_s"] / len(accs), 2),
-            "device": rec["device"], "precision": rec.get("precision"),
-            "platform": platform_label(device), "threads": threads}
+            "device": rec["device"], "precision": rec.get("precision")}
 
 
 def platform_label(device: str) -> str:
@@ -100,16 +105,22 @@ def table(rows: list[dict]) -> str:
         by.setdefault(r["folder"], []).append(r)
     for folder, rs in by.items():
         rs.sort(key=lambda r: r["seed"])
-        accs = [r["final_test_acc"] for r in rs]
+        done = [r for r in rs if r["final_test_acc"] is not None]
+        accs = [r["final_test_acc"] for r in done]
         mark = SPECS[rs[0]["step"][:2]].pass_acc  # i3g -> i3
         ok = sum(a >= mark for a in accs)
-        per = ", ".join(f"{a:.2f}" for a in accs)
-        sec = statistics.mean(r["s_per_epoch"] for r in rs)
+        per = ", ".join("diverged" if r["final_test_acc"] is None
+                        else f"{r['final_test_acc']:.2f}" for r in rs)
+        # a diverged run is the worst of all; the mean is of the others
+        low = "diverged" if len(done) < len(rs) else f"{min(accs):.2f}"
+        mean = f"{statistics.mean(accs):.2f}" if accs else "-"
+        sec = (f"{statistics.mean(r['s_per_epoch'] for r in done):.1f}"
+               if done else "-")
+        first = done[0] if done else {"params": 0, "epochs": 0}
         lines.append(
-            f"| {folder} | {rs[0]['params']:,} | {rs[0]['epochs']} | "
-            f"{len(rs)} | {per} | {min(accs):.2f} | "
-            f"{statistics.mean(accs):.2f} | {mark} | {ok}/{len(rs)} | "
-            f"{sec:.1f} |")
+            f"| {folder} | {first['params']:,} | {first['epochs']} | "
+            f"{len(rs)} | {per} | {low} | {mean} | {mark} | "
+            f"{ok}/{len(rs)} | {sec} |")
     return "\n".join(lines)
 
 

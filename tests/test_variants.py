@@ -109,3 +109,19 @@ def test_seeds_stops_its_workers_on_sigterm(tmp_path):
     for pid in alive:  # a failing run leaves no orphan behind
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"workers {alive} outlived seeds.py"
+
+
+def test_a_diverged_seed_is_a_result():
+    """A run whose loss became NaN is logged, and the tables show it as
+    the worst seed rather than leaving it out."""
+    from benchmarks.seeds import table
+
+    ok = {"folder": "i4-nobn", "step": "i4", "params": 7760, "epochs": 15,
+          "s_per_epoch": 20.0}
+    rows = [{**ok, "seed": 1, "final_test_acc": 11.35},
+            {"folder": "i4-nobn", "step": "i4", "seed": 2,
+             "final_test_acc": None, "diverged": "loss became nan"},
+            {**ok, "seed": 3, "final_test_acc": 99.45}]
+    line = table(rows).splitlines()[-1]
+    assert "11.35, diverged, 99.45" in line
+    assert "| diverged | 55.40 |" in line and "| 1/3 |" in line

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -40,10 +41,6 @@ LEGACY = {
 }
 RESULTS = ROOT / "benchmarks" / "results"
 REF = RESULTS / "reference-cpu"
-# i4's ablations, each one change to the reference, all in i4-search-cpu.json;
-# their labels are the variant registry's (benchmarks/variants.py)
-I4_ABLATIONS = ["i4d", "i4f", "i4-nodrop", "i4-norot", "i4-nobn", "i4-pad",
-                "i4-i3layout"]
 
 
 def changed_lines(prev: Path | None, cur: Path) -> list[int]:
@@ -241,19 +238,26 @@ def ablation_md(step: str, names: list[str], table: str,
     for name in names:
         got = runs[name]
         seeds = sorted(set(got) & set(ref))
-        accs = [got[s]["final_test_acc"] for s in seeds]
+        # a diverged run (no accuracy) ranks below every finished one
+        done = [s for s in seeds if got[s]["final_test_acc"] is not None]
+        accs = [got[s]["final_test_acc"] for s in done]
         base = [ref[s]["final_test_acc"] for s in seeds]
+        low = min(accs) if len(done) == len(seeds) else -math.inf
         mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
         diff = round(mean - bmean, 2) or 0.0  # no "-0.00"
         verdict = (f"{len(seeds)} seeds: too few to say" if len(seeds) < 5
-                   else "better" if min(accs) > max(base)
+                   else "better" if low > max(base)
                    else "worse" if max(accs) < min(base)
                    else "no measurable difference")
-        per = ", ".join(f"{a:.2f}" for a in accs)
+        per = ", ".join("diverged" if s not in done
+                        else f"{got[s]['final_test_acc']:.2f}" for s in seeds)
+        spread = (f"{max(accs) - min(accs):.2f}" if low > -math.inf
+                  else "diverged")
+        of = "" if len(done) == len(seeds) else f" ({len(done)} finished)"
         rows.append(
             f"| {VARIANTS[name].what} (`{name}`) | "
-            f"{got[seeds[0]]['params']:,} | {per} | {mean:.2f} | "
-            f"{max(accs) - min(accs):.2f} | {bmean:.2f}, "
+            f"{got[done[0]]['params']:,} | {per} | {mean:.2f}{of} | "
+            f"{spread} | {bmean:.2f}, "
             f"{max(base) - min(base):.2f} | {diff:+.2f} | {verdict} |")
     return "\n".join(rows) + "\n"
 
@@ -472,6 +476,8 @@ def is_reference(step: str, r: dict) -> bool:
     the reference counts). Rows logged before recipes were recorded count
     when they ran the reference's folder while it was the code in LEGACY."""
     ref = record(step)
+    if r.get("final_test_acc") is None:  # diverged: no network recorded
+        return False
     if "recipe" in r:
         return (r["step"] == step
                 and r["graph_hash"] == (ref.get("graph_hash")
@@ -604,7 +610,7 @@ def build() -> dict[str, bytes | str]:
         against="i1's recipe (the reference until Nov 2026)")
     out["generated/margin-i2-cpu.md"] = margin_md("seeds-i2-cpu")
     out["generated/ablation-i4.md"] = ablation_md(
-        "i4", I4_ABLATIONS, "i4-search-cpu.json", "seeds-cpu.json")
+        "i4", ["i4-nobn"], "ablations-i4-cpu.json")
     out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")
     out["generated/sweep2.md"] = copy_md("sweep2-h200.md")
