@@ -161,9 +161,10 @@ def main() -> None:
             with open(log, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             write_table(args.out, meta)  # current even if cut short
-            print(f"{row['folder']} seed {row['seed']}: "
-                  f"{row['final_test_acc']:.2f}% in {row['wall_s']:.0f}s",
-                  flush=True)
+            print(f"{row['folder']} seed {row['seed']}: " + (
+                f"diverged: {row['diverged']}" if "diverged" in row else
+                f"{row['final_test_acc']:.2f}% in {row['wall_s']:.0f}s"),
+                flush=True)
     except BaseException:  # Ctrl-C, SIGTERM: the logged runs are kept
         for proc in list(getattr(pool, "_processes", {}).values()):
             proc.terminate()
