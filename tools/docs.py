@@ -609,6 +609,8 @@ def build() -> dict[str, bytes | str]:
         "i2", ["i2-r3"], "margin3-cpu.json", "seeds-i2-cpu.json",
         against="i1's recipe (the reference until Nov 2026)")
     out["generated/margin-i2-cpu.md"] = margin_md("seeds-i2-cpu")
+    out["generated/margin-i4-ref-cpu.md"] = margin_md("ablations-i4-cpu",
+                                                      ["solutions/i4"])
     out["generated/ablation-i4.md"] = ablation_md(
         "i4", ["i4-nobn"], "ablations-i4-cpu.json")
     out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")
