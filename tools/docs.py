@@ -224,19 +224,13 @@ def ablation_md(step: str, names: list[str], table: str,
     overlap (over at least 5 seeds); otherwise no measurable difference."""
     from benchmarks.variants import VARIANTS
 
-    def by_seed(name: str) -> dict[str, dict[int, dict]]:  # folder -> seed
-        out: dict[str, dict[int, dict]] = {}
-        for r in json.loads((RESULTS / name).read_text())["runs"]:
-            out.setdefault(r["folder"], {})[r["seed"]] = r
-        return out
-
-    runs = by_seed(table)
-    ref = by_seed(ref_table or table)[ref_folder or f"solutions/{step}"]
+    ref = seed_runs((ref_table or table).removesuffix(".json"),
+                    ref_folder or f"solutions/{step}")
     rows = ["| variant | params | final test acc. per seed | mean | spread | "
             f"{against}, same seeds: mean, spread | difference | verdict |",
             "|---|---:|---|---:|---:|---:|---:|---|"]
     for name in names:
-        got = runs[name]
+        got = seed_runs(table.removesuffix(".json"), name)
         seeds = sorted(set(got) & set(ref))
         # a diverged run (no accuracy) ranks below every finished one
         done = [s for s in seeds if got[s]["final_test_acc"] is not None]
@@ -245,10 +239,7 @@ def ablation_md(step: str, names: list[str], table: str,
         low = min(accs) if len(done) == len(seeds) else -math.inf
         mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
         diff = round(mean - bmean, 2) or 0.0  # no "-0.00"
-        verdict = (f"{len(seeds)} seeds: too few to say" if len(seeds) < 5
-                   else "better" if low > max(base)
-                   else "worse" if max(accs) < min(base)
-                   else "no measurable difference")
+        verdict = compare([*accs, low], base)
         per = ", ".join("diverged" if s not in done
                         else f"{got[s]['final_test_acc']:.2f}" for s in seeds)
         spread = (f"{max(accs) - min(accs):.2f}" if low > -math.inf
@@ -260,6 +251,17 @@ def ablation_md(step: str, names: list[str], table: str,
             f"{spread} | {bmean:.2f}, "
             f"{max(base) - min(base):.2f} | {diff:+.2f} | {verdict} |")
     return "\n".join(rows) + "\n"
+
+
+def compare(new: list[float], base: list[float]) -> str:
+    """This course's rule for one change over seeds (the same seeds in
+    both lists; -inf for a run that diverged): better or worse only when
+    the two ranges do not overlap, over at least 5 seeds."""
+    n = len(base)
+    return (f"{n} seeds: too few to say" if n < 5 else
+            "better" if min(new) > max(base) else
+            "worse" if max(new) < min(base) else
+            "no measurable difference")
 
 
 def seed_runs(name: str, folder: str) -> dict[int, dict]:
@@ -286,11 +288,7 @@ def chain_md(rows: list[tuple[str, str, str, str]], mark: float) -> str:
         both = sorted(set(got) & set(prev))
         a = [got[k]["final_test_acc"] for k in both]
         b = [prev[k]["final_test_acc"] for k in both]
-        verdict = ("" if not prev else
-                   f"{len(both)} seeds: too few to say" if len(both) < 5 else
-                   "better" if min(a) > max(b) else
-                   "worse" if max(a) < min(b) else
-                   "no measurable difference")
+        verdict = compare(a, b) if prev else ""
         out.append(
             f"| {label} | {rf} | {next(iter(got.values()))['params']:,} | "
             f"{', '.join(f'{x:.2f}' for x in accs)} | {min(accs):.2f} / "
@@ -475,18 +473,25 @@ def is_reference(step: str, r: dict) -> bool:
     reference record's, under whatever name it ran (a variant that is now
     the reference counts). Rows logged before recipes were recorded count
     when they ran the reference's folder while it was the code in LEGACY."""
-    ref = record(step)
     if r.get("final_test_acc") is None:  # diverged: no network recorded
         return False
+    net, recipe, legacy, params, epochs = _reference_key(step)
     if "recipe" in r:
-        return (r["step"] == step
-                and r["graph_hash"] == (ref.get("graph_hash")
-                                        or reference_hash(step))
-                and _recipe_key(r["recipe"]) == _recipe_key(ref["recipe"]))
-    return (r["folder"] == f"solutions/{step}"
-            and ref.get("code_hash") == LEGACY.get(step)
-            and r["params"] == ref["params"]
-            and r["epochs"] == len(ref["epochs"]))
+        return (r["step"] == step and r["graph_hash"] == net
+                and _recipe_key(r["recipe"]) == recipe)
+    return (r["folder"] == f"solutions/{step}" and legacy
+            and r["params"] == params and r["epochs"] == epochs)
+
+
+@functools.cache
+def _reference_key(step: str) -> tuple:
+    """What is_reference compares, read once per build (it is asked for
+    every row of every results table)."""
+    ref = record(step)
+    return (ref.get("graph_hash") or reference_hash(step),
+            _recipe_key(ref["recipe"]),
+            ref.get("code_hash") == LEGACY.get(step),
+            ref["params"], len(ref["epochs"]))
 
 
 def reference_runs(step: str) -> dict[str, list[dict]]:
