@@ -67,14 +67,17 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
 def platform_label(device: str) -> str:
     """What the lessons' odds tables group runs by: the machine and the
     precision its runs train in, e.g. "2-core AMD EPYC 9B14 CPU (AVX512,
-    no AMX), bf16" or "NVIDIA H200 GPU, fp32"."""
+    no AMX), bf16" or "NVIDIA H200 GPU, fp32"; "fp32 (forced)" where
+    TINYCNN_PRECISION overrode the machine's choice."""
     import torch
 
     from tinycnn.device import pick_device
     from tinycnn.precision import choose, cpu_name
 
     dev = pick_device(device)
-    precision = choose(dev)[0]
+    precision, why = choose(dev)
+    if "TINYCNN_PRECISION" in why:  # not what this machine would pick
+        precision += " (forced)"
     if dev.type == "cuda":
         return f"{torch.cuda.get_device_name(dev)} GPU, {precision}"
     if dev.type != "cpu":

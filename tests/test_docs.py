@@ -283,13 +283,20 @@ def test_readme_table_is_the_course():
     assert [r[0] for r in rows] == list(SPECS)
     for step, _, params, epochs, mark, took in rows:
         spec, rec = SPECS[step], docs.record(step)
-        secs = rec["wall_s"]
         assert params == f"{rec['params']:,}", step
         assert epochs == (str(spec.max_epochs) if spec.max_epochs == 1
                           else f"≤ {spec.max_epochs}"), step
         assert mark == f"{spec.pass_acc} %", step
-        assert took == (f"{secs:.0f} s" if secs < 90
-                        else f"{secs / 60:.0f} min"), step
+        assert took == docs.duration(rec["wall_s"]), step
+
+
+def test_reference_records_say_how_they_trained():
+    """Every committed reference record is of the reference's current
+    code and names the precision it trained in (the lessons print both)."""
+    for step in SPECS:
+        rec = docs.record(step)
+        assert rec["precision"] in ("fp32", "bf16"), step
+        assert rec["graph_hash"] == docs.reference_hash(step), step
 
 
 def test_recipe_page_documents_every_field():

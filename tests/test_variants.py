@@ -125,3 +125,14 @@ def test_a_diverged_seed_is_a_result():
     line = table(rows).splitlines()[-1]
     assert "11.35, diverged, 99.45" in line
     assert "| diverged | 55.40 |" in line and "| 1/3 |" in line
+
+
+def test_a_forced_precision_is_its_own_platform(monkeypatch):
+    """Runs with TINYCNN_PRECISION set are not what the machine would
+    pick: the odds tables group them apart, under a label that says so."""
+    from benchmarks.seeds import platform_label
+
+    monkeypatch.setenv("TINYCNN_PRECISION", "fp32")
+    assert platform_label("cpu").endswith(", fp32 (forced)")
+    monkeypatch.delenv("TINYCNN_PRECISION")
+    assert "(forced)" not in platform_label("cpu")

@@ -92,11 +92,11 @@ def record_md(step: str) -> str:
     rec = r["recipe"]
     return (
         "| parameters | epochs | batch | lr (schedule) | final train acc. "
-        "| final test acc. | device |\n"
+        "| final test acc. | device, precision |\n"
         "|---:|---:|---:|---|---:|---:|---|\n"
         f"| {r['params']:,} | {len(r['epochs'])} | {rec['batch_size']} | "
         f"{rec['lr']} ({rec['schedule']}) | {last['train_acc']:.2f} % | "
-        f"**{last['test_acc']:.2f} %** | {r['device']} |\n"
+        f"**{last['test_acc']:.2f} %** | {r['device']}, {r['precision']} |\n"
         "\nThe reference run (seed 1), from its committed run record.\n")
 
 
@@ -105,8 +105,16 @@ def task_md(step: str) -> str:
     done (every check the grader runs), and the reference's training time."""
     spec, r = course.STEPS[step], record(step)
     checks = "".join(f"    - {course.title(c, spec)}\n" for c in spec.checks)
-    n, secs = len(r["epochs"]), r["wall_s"]
-    took = f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
+    n = len(r["epochs"])
+    # the GPU figure: the median of the reference's seed runs there; every
+    # GPU table so far ran 7 to 16 seeds at once on one GPU (their meta)
+    gpu = next(((p.split(",")[0], sorted(x["wall_s"] for x in rs))
+                for p, rs in reference_runs(step).items() if "GPU" in p),
+               None)
+    on_gpu = (f"on an {gpu[0]} shared by several seed runs at once, "
+              f"{duration(gpu[1][len(gpu[1]) // 2])} each (median of "
+              f"{len(gpu[1])}); alone it would be faster" if gpu else
+              "no GPU run of this reference is recorded yet")
     return (
         '!!! abstract "Your task"\n'
         f"    Write `Net` and `layer_shapes()` in `steps/{step}/model.py`, "
@@ -114,12 +122,17 @@ def task_md(step: str) -> str:
         "section of this page that explains it. Done when "
         f"`pytest checks/{step}` passes every check:\n\n{checks}\n"
         f"    Grading trains your network by your recipe. The reference's "
-        f"{n} epoch{'s' if n > 1 else ''} took {took} on a 2-core CPU "
-        f"({r['device']}); a GPU takes a fraction of that. Stuck: "
+        f"{n} epoch{'s' if n > 1 else ''} took {duration(r['wall_s'])} on a "
+        f"2-core CPU ({r['device']}, {r['precision']}); {on_gpu}. Stuck: "
         f"`python -m tinycnn hint {step}`. The reference code stays folded "
         "under [After you pass](#after-you-pass): open it once you have "
         "passed, or see it beside yours with "
         f"`python -m tinycnn solution {step}`.\n")
+
+
+def duration(secs: float) -> str:
+    """A run's wall time as the README's step table writes it."""
+    return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
 
 
 def hints_md(step: str) -> str:
@@ -451,8 +464,8 @@ def reference_graphs(step: str) -> dict:
 
 
 def reference_hash(step: str) -> str:
-    """The reference's graph hash (records made before the hash was
-    recorded lack it)."""
+    """The graph hash of the reference's code as it is now (its record
+    must carry the same)."""
     from tinycnn import network
 
     return network.graph_hash(reference_graphs(step))
@@ -488,7 +501,7 @@ def _reference_key(step: str) -> tuple:
     """What is_reference compares, read once per build (it is asked for
     every row of every results table)."""
     ref = record(step)
-    return (ref.get("graph_hash") or reference_hash(step),
+    return (ref["graph_hash"],
             _recipe_key(ref["recipe"]),
             ref.get("code_hash") == LEGACY.get(step),
             ref["params"], len(ref["epochs"]))
@@ -614,10 +627,12 @@ def build() -> dict[str, bytes | str]:
         "i2", ["i2-r3"], "margin3-cpu.json", "seeds-i2-cpu.json",
         against="i1's recipe (the reference until Nov 2026)")
     out["generated/margin-i2-cpu.md"] = margin_md("seeds-i2-cpu")
+    out["generated/fp32-cpu.md"] = margin_md("fp32-cpu")
     out["generated/margin-i4-ref-cpu.md"] = margin_md("ablations-i4-cpu",
                                                       ["solutions/i4"])
     out["generated/ablation-i4.md"] = ablation_md(
-        "i4", ["i4-nobn"], "ablations-i4-cpu.json")
+        "i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
+        "ablations-i4-cpu.json")
     out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")
     out["generated/sweep2.md"] = copy_md("sweep2-h200.md")
