@@ -2,6 +2,7 @@ import gzip
 import hashlib
 import io
 import pickle
+import signal
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,14 @@ from tinycnn.paths import ROOT
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def with_ctrl_c() -> None:
+    """Popen's preexec_fn for a child the test stops with SIGINT, as a
+    terminal's Ctrl-C would. A runner that starts the suite in the
+    background (nohup, or `&` without job control) hands SIGINT down
+    ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def grade(impl: Path, step: str, results: Path, *args: str):

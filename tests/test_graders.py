@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, grade
+from conftest import ROOT, grade, with_ctrl_c
 
 from tinycnn.course import STEPS, title
 
@@ -75,7 +75,8 @@ def test_ctrl_c_is_reported_as_interrupted(tmp_path):
     cmd = [sys.executable, "-m", "pytest", "checks/i3", f"--impl={impl}",
            f"--results={out}", "-m", "not slow", "-p", "no:cacheprovider"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=with_ctrl_c)
     deadline = time.monotonic() + 180  # a cold start imports torch twice
     while not started.exists():  # the probe is inside the learner's code
         assert time.monotonic() < deadline and proc.poll() is None

@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+from conftest import with_ctrl_c
 
 from tinycnn.paths import ROOT
 
@@ -142,7 +143,8 @@ def test_watch_regrades_within_two_seconds_of_a_save(repo):
     solve(repo, "i0")
     proc = subprocess.Popen([sys.executable, "-m", "tinycnn", "watch", "i0"],
                             cwd=repo, env=env(repo), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=with_ctrl_c)
     try:
         read_until(proc, "structure checks pass", 120)
         time.sleep(0.5)  # the watcher is back to polling
