@@ -72,11 +72,11 @@ def platform_label(device: str) -> str:
     import torch
 
     from tinycnn.device import pick_device
-    from tinycnn.precision import choose, cpu_name
+    from tinycnn.precision import choose, cpu_name, forced
 
     dev = pick_device(device)
-    precision, why = choose(dev)
-    if "TINYCNN_PRECISION" in why:  # not what this machine would pick
+    precision = choose(dev)[0]
+    if forced():  # not what this machine would pick
         precision += " (forced)"
     if dev.type == "cuda":
         return f"{torch.cuda.get_device_name(dev)} GPU, {precision}"

@@ -94,13 +94,18 @@ def measure(steps: int = 8, batch: int = 64) -> dict[str, float]:
     return best
 
 
+def forced() -> str:
+    """The precision TINYCNN_PRECISION sets, or "" where it is unset."""
+    name = os.environ.get("TINYCNN_PRECISION", "").strip().lower()
+    if name and name not in CHOICES:
+        raise ValueError(f"TINYCNN_PRECISION={name!r}: use fp32 or bf16")
+    return name
+
+
 def choose(device: torch.device) -> tuple[str, str]:
     """(precision, why) for training on `device`."""
-    forced = os.environ.get("TINYCNN_PRECISION", "").strip().lower()
-    if forced:
-        if forced not in CHOICES:
-            raise ValueError(f"TINYCNN_PRECISION={forced!r}: use fp32 or bf16")
-        return forced, "set by TINYCNN_PRECISION"
+    if forced():
+        return forced(), "set by TINYCNN_PRECISION"
     if device.type != "cpu":
         return "fp32", f"{device.type} trains in fp32"
     path, key = _cache(), _key()

@@ -507,6 +507,7 @@ def _reference_key(step: str) -> tuple:
             ref["params"], len(ref["epochs"]))
 
 
+@functools.cache  # the task box and the odds both ask, once per step
 def reference_runs(step: str) -> dict[str, list[dict]]:
     """{platform: runs} of the current reference of `step` (is_reference),
     from every seeds table in benchmarks/results."""
