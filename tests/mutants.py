@@ -503,7 +503,8 @@ MUTANTS = [
 # network's checks. The phrase each failure must name:
 SAYS = {"batchnorm": "BatchNorm", "dropout": "dropout|eval",
         "gap": "flattening|maximum", "params": "parameters; i. allows",
-        "shapes": "you declared", "output": "expected", "builds": "view"}
+        "shapes": "you declared", "output": "expected", "builds": "view",
+        "transitions": "no channel-mixing 1x1 conv"}
 
 
 def expect(step: str, check: str | None) -> dict[str, str]:

@@ -73,6 +73,28 @@ def linear_head(src: str, shapes: dict, spare: int) -> str:
     return sub(r'"head": \(10, 1, 1\)', '"head": (10,)', src)
 
 
+def no_transitions(src: str, shapes: dict) -> str:
+    """Every conv -> pool -> 1x1 transition(a, b) becomes conv -> pool: the
+    conv before the pool makes the b channels itself, so what follows is
+    unchanged and the network only gets smaller."""
+    names = list(shapes)
+    for trans, a, b in re.findall(r"self\.(trans\d+) = transition\((\d+), "
+                                  r"(\d+)\)", src):
+        pool = names[names.index(trans) - 1]
+        conv = names[names.index(pool) - 1]
+        if not pool.startswith("pool"):
+            raise ValueError(f"stale edit: {trans} follows {pool}, not a pool")
+        src = sub(rf"(self\.{conv} = block\(\d+, ){a},", rf"\g<1>{b},", src)
+        for layer in (conv, pool):  # the shape table and forward's comment
+            src = sub(rf'("{layer}": \(){a},', rf"\g<1>{b},", src)
+            src = sub(rf"(X = self\.{layer}\(X\) +# \(B, ){a},",
+                      rf"\g<1>{b},", src)
+        src = sub(rf"^        self\.{trans} = .*\n", "", src)
+        src = sub(rf"^        X = self\.{trans}\(X\).*\n", "", src)
+        src = sub(rf'^ *"{trans}": .*\n', "", src)
+    return src
+
+
 @functools.cache
 def mistakes(step: str) -> tuple[Mistake, ...]:
     """The mistakes of `step`'s lesson, made to its own reference."""
@@ -99,6 +121,10 @@ def mistakes(step: str) -> tuple[Mistake, ...]:
         add("F.dropout with training=self.training passes", None,
             sub(POOL1, r"\1        X = nn.functional.dropout(X, 0.1, "
                 r"self.training)\n", no_drop(src)))
+    if "transitions" in spec.checks:
+        add("no 1x1 transitions: the 3x3 conv before each pool makes the "
+            "channels the next stage takes", "transitions",
+            no_transitions(src, shapes))
     if "gap" in spec.checks:
         add("a Linear over the flattened last map instead of GAP", "gap",
             linear_head(src, shapes, spec.max_params - params))
