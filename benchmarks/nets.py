@@ -103,4 +103,13 @@ NETS: dict[str, Callable[..., nn.Module]] = {
     "i4-i3layout": _stack("i3", [("conv", 10), ("conv", 12), ("pool",),
                                  ("trans", 8), ("conv", 16), ("conv", 18),
                                  ("pool",), ("conv", 16)], 0.01),
+    # i4 margin candidates (same 8K rule, unpadded): no 1x1 after the pool,
+    # its weights spent on a wider conv4; or the pool after two convs, four
+    # after it
+    "i4-notrans": _stack("i4", [("conv", 10), ("conv", 10), ("conv", 12),
+                                ("pool",), ("conv", 12), ("conv", 16),
+                                ("conv", 16)], 0.01),
+    "i4-pool2": _stack("i4", [("conv", 8), ("conv", 12), ("pool",),
+                              ("conv", 12), ("conv", 14), ("conv", 14),
+                              ("conv", 16)], 0.01),
 }

@@ -14,7 +14,13 @@ Each is timed over --batches steps after a short warm-up and scaled to
 the 469 steps of an epoch. The result names the CPU model and its torch
 capability (AVX2, AVX512, AMX...): a timing holds for that CPU only.
 
+--steps i2 i3 also times whole epochs of those references as they train
+(their net, batch size, augmentation; the test pass after each epoch,
+which runs in fp32 whatever the precision): training steps in fp32 and
+bf16 in interleaved rounds, so the ratio is what a run would see.
+
     python benchmarks/train_speed.py [--batches 100] [--device cpu]
+                                     [--steps i2 i3]
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ from torch import nn
 
 from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
 from tinycnn.device import describe, pick_device
-from tinycnn.engine import Recipe, prepare, train_batch
+from tinycnn.engine import Recipe, evaluate, make_optimizer, prepare, train_batch
+from tinycnn.paths import ROOT
 from tinycnn.precision import choose, cpu_name
+from tinycnn.step import load_step
 
 BATCHES_PER_EPOCH = math.ceil(60_000 / 128)
 
@@ -96,6 +104,42 @@ def time_engine(batches: int, device: torch.device, precision: str) -> float:
     return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
 
 
+def time_reference(step: str, batches: int, device: torch.device,
+                   kinds: tuple[str, ...], rounds: int = 2) -> dict:
+    """Seconds per epoch of solutions/<step> as it trains, per precision:
+    the best of `rounds` interleaved rounds of `batches` training steps,
+    scaled to the epoch, plus one test pass (the same in every precision)."""
+    ref = load_step(ROOT / "solutions" / step)
+    recipe = ref.train.recipe()
+    X_train, y_train, X_test, y_test = (t.to(device) for t in load_mnist())
+    per_epoch = math.ceil(len(X_train) / recipe.batch_size)
+    torch.manual_seed(0)
+    model = ref.model.Net().to(device, memory_format=torch.channels_last)
+    opt = make_optimizer(model, recipe)
+    best = dict.fromkeys(kinds, math.inf)
+    for _ in range(rounds):
+        for p in kinds:
+            model.train()
+            perm = torch.randperm(len(X_train), device=device)
+            for i in range(batches + 5):
+                if i == 5:
+                    _sync(device)
+                    t0 = time.perf_counter()
+                idx = perm[i * recipe.batch_size:(i + 1) * recipe.batch_size]
+                train_batch(model, opt, prepare(X_train[idx], recipe),
+                            y_train[idx], p, recipe.label_smoothing)
+            _sync(device)
+            best[p] = min(best[p], (time.perf_counter() - t0) / batches)
+    t0 = time.perf_counter()
+    evaluate(model, X_test, y_test)
+    _sync(device)
+    test = time.perf_counter() - t0
+    return {"batch_size": recipe.batch_size, "epochs": recipe.num_epochs,
+            "test_pass_s": round(test, 1),
+            **{f"{p}_s_per_epoch": round(best[p] * per_epoch + test, 1)
+               for p in kinds}}
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -107,6 +151,8 @@ def main() -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--workers", type=int, default=2,
                    help="DataLoader workers for the seed pipeline")
+    p.add_argument("--steps", nargs="*", default=[],
+                   help="references to time whole epochs of (i2 i3 ...)")
     p.add_argument("--json", help="also write the result here")
     args = p.parse_args()
     device = pick_device(args.device)
@@ -123,7 +169,9 @@ def main() -> None:
                  for p, t in engine.items()},
               "engine_picks": picked, "why": why,
               "engine_s_per_epoch": round(engine[picked], 1),
-              "speedup": round(seed / engine[picked], 2)}
+              "speedup": round(seed / engine[picked], 2),
+              "references": {s: time_reference(s, args.batches, device, kinds)
+                             for s in args.steps}}
     print(f"{result['cpu']} ({result['capability']}), "
           f"{result['threads']} threads")
     print(f"seed pipeline   {seed:6.1f} s/epoch")
@@ -132,6 +180,10 @@ def main() -> None:
     print(f"the engine picks {picked} here ({why})")
     print(f"speed-up        {seed / engine[picked]:6.2f}x on "
           f"{result['device']}")
+    for step, r in result["references"].items():
+        times = ", ".join(f"{p} {r[f'{p}_s_per_epoch']:.1f}" for p in kinds)
+        print(f"{step} reference, s/epoch: {times} (test pass "
+              f"{r['test_pass_s']:.1f} s)")
     print(json.dumps(result))
     if args.json:
         with open(args.json, "w") as f:

@@ -158,6 +158,13 @@ VARIANTS: dict[str, Variant] = {
                       "and 14", net="i4-pad"),
     "i4-i3layout": Variant("i4", "the i3 layout (padded, two pools) "
                            "thinned to 8K", net="i4-i3layout"),
+    # i4's margin search, second round: other 8K layouts, a lower peak lr
+    "i4-notrans": Variant("i4", "no 1x1 after the pool: conv4 12 wide "
+                          "(7,720 weights)", net="i4-notrans"),
+    "i4-pool2": Variant("i4", "the pool after two convs (8, 12), four "
+                        "after it (12, 14, 14, 16; 7,846 weights)",
+                        net="i4-pool2"),
+    "i4-lr01": Variant("i4", "peak lr 0.1", {"lr": 0.1}),
     # i1's search: the reference's network, other recipes
     "i1b": Variant("i1", "rotation 10 and shifts 0.1",
                    {"rotation": 10.0, "translate": 0.1}),

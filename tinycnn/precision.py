@@ -1,12 +1,13 @@
 """fp32 or bf16 autocast for training: whichever is faster on this machine.
 
-bf16 convolutions are a third faster than fp32 on CPUs with a native bf16
-path (AMX, AVX512-BF16) and much slower on the many without one (most
-laptops). So on a CPU the engine measures both, once per machine: a few
-training steps of a small conv net in each precision, interleaved, and
-keeps the faster one (bf16 must win by 5 %). The choice is cached in
-~/.cache/tinycnn/precision.json (keyed by CPU model, torch version and
-threads) and written into every run record. `TINYCNN_PRECISION=fp32` or
+bf16 autocast is faster than fp32 on CPUs with a native bf16 path (AMX,
+AVX512-BF16; by 8 to 27 % a whole epoch of the references on an AVX-512
+EPYC without AMX, benchmarks/train_speed.py) and slower on the many
+without one (most laptops). So on a CPU the engine measures both, once
+per machine: a few training steps of a small conv net in each precision,
+interleaved, and keeps the faster one (bf16 must win by 5 %). The choice
+is cached in ~/.cache/tinycnn/precision.json (keyed by CPU model, torch
+version and threads) and written into every run record. `TINYCNN_PRECISION=fp32` or
 `bf16` overrides it. CUDA and MPS train in fp32 (CUDA's convs use TF32).
 """
 

@@ -223,7 +223,21 @@ def speed_md() -> str:
             f"{d.get('engine_fp32_s_per_epoch', '-')} | "
             f"{d.get('engine_bf16_s_per_epoch', d['engine_s_per_epoch'])} | "
             f"{picks} | **{d['speedup']}x** |")
-    return "\n".join(rows) + "\n"
+    refs = ["", "Whole epochs of the references as they train (their net, "
+            "batch and augmentation, and the test pass, which is fp32 in "
+            "every run):", "",
+            "| machine | reference | batch | fp32 s/epoch | bf16 s/epoch | "
+            "of which the test pass | fp32 / bf16 |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for f in sorted(RESULTS.glob("train_speed-*.json")):
+        d = json.loads(f.read_text())
+        for step, r in d.get("references", {}).items():
+            refs.append(
+                f"| {d['cpu']} ({d['capability']}), {d['threads']} threads "
+                f"| {step} | {r['batch_size']} | {r['fp32_s_per_epoch']} | "
+                f"{r['bf16_s_per_epoch']} | {r['test_pass_s']} s | "
+                f"{r['fp32_s_per_epoch'] / r['bf16_s_per_epoch']:.2f}x |")
+    return "\n".join(rows + (refs if len(refs) > 6 else [])) + "\n"
 
 
 def ablation_md(step: str, names: list[str], table: str,
@@ -605,7 +619,7 @@ def build() -> dict[str, bytes | str]:
         "margin-i0-cpu", ["i0-step015", "i0-onecycle015", "i0-onecycle02",
                           "i0-onecycle"])
     for name in ("margin-h200", "margin-round2-h200", "margin-cpu",
-                 "margin3-cpu"):
+                 "margin3-cpu", "margin-i4-cpu"):
         out[f"generated/{name}.md"] = margin_md(name)
     out["generated/margin-i1-cpu.md"] = margin_md("ablations-i1-cpu",
                                                   ["solutions/i1"])
@@ -631,6 +645,9 @@ def build() -> dict[str, bytes | str]:
     out["generated/fp32-cpu.md"] = margin_md("fp32-cpu")
     out["generated/margin-i4-ref-cpu.md"] = margin_md("ablations-i4-cpu",
                                                       ["solutions/i4"])
+    out["generated/i4-search2-cpu.md"] = margin_md("i4-search2-cpu")
+    out["generated/i4-i3layout.md"] = ablation_md(
+        "i4", ["i4-i3layout"], "i4-search-cpu.json", "ablations-i4-cpu.json")
     out["generated/ablation-i4.md"] = ablation_md(
         "i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
         "ablations-i4-cpu.json")
