@@ -88,20 +88,29 @@ def time_seed(batches: int, device: torch.device, workers: int) -> float:
 
 def time_engine(batches: int, device: torch.device, precision: str) -> float:
     X_train, y_train, _, _ = (t.to(device) for t in load_mnist())
-    recipe = Recipe(rotation=7)
     model = baseline_net(nn.Dropout2d).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return step_seconds(model, opt, X_train, y_train, Recipe(rotation=7),
+                        precision, batches) * BATCHES_PER_EPOCH
+
+
+def step_seconds(model: nn.Module, opt: torch.optim.Optimizer,
+                 X_train: torch.Tensor, y_train: torch.Tensor, recipe: Recipe,
+                 precision: str, batches: int) -> float:
+    """Mean seconds of `batches` training steps by `recipe` (its batch
+    size, augmentation and label smoothing), after five warm-up steps."""
     model.train()
-    perm = torch.randperm(len(X_train), device=device)
+    B = recipe.batch_size
+    perm = torch.randperm(len(X_train), device=X_train.device)
     for i in range(batches + 5):
         if i == 5:
-            _sync(device)
+            _sync(X_train.device)
             t0 = time.perf_counter()
-        idx = perm[i * 128:(i + 1) * 128]
+        idx = perm[i * B:(i + 1) * B]
         train_batch(model, opt, prepare(X_train[idx], recipe), y_train[idx],
-                    precision)
-    _sync(device)
-    return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
+                    precision, recipe.label_smoothing)
+    _sync(X_train.device)
+    return (time.perf_counter() - t0) / batches
 
 
 def time_reference(step: str, batches: int, device: torch.device,
@@ -119,17 +128,8 @@ def time_reference(step: str, batches: int, device: torch.device,
     best = dict.fromkeys(kinds, math.inf)
     for _ in range(rounds):
         for p in kinds:
-            model.train()
-            perm = torch.randperm(len(X_train), device=device)
-            for i in range(batches + 5):
-                if i == 5:
-                    _sync(device)
-                    t0 = time.perf_counter()
-                idx = perm[i * recipe.batch_size:(i + 1) * recipe.batch_size]
-                train_batch(model, opt, prepare(X_train[idx], recipe),
-                            y_train[idx], p, recipe.label_smoothing)
-            _sync(device)
-            best[p] = min(best[p], (time.perf_counter() - t0) / batches)
+            best[p] = min(best[p], step_seconds(model, opt, X_train, y_train,
+                                                recipe, p, batches))
     t0 = time.perf_counter()
     evaluate(model, X_test, y_test)
     _sync(device)
