@@ -86,8 +86,9 @@ def time_seed(batches: int, device: torch.device, workers: int) -> float:
     return (time.perf_counter() - t0) / batches * BATCHES_PER_EPOCH
 
 
-def time_engine(batches: int, device: torch.device, precision: str) -> float:
-    X_train, y_train, _, _ = (t.to(device) for t in load_mnist())
+def time_engine(data: tuple, batches: int, precision: str) -> float:
+    X_train, y_train, _, _ = data
+    device = X_train.device
     model = baseline_net(nn.Dropout2d).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     return step_seconds(model, opt, X_train, y_train, Recipe(rotation=7),
@@ -113,14 +114,15 @@ def step_seconds(model: nn.Module, opt: torch.optim.Optimizer,
     return (time.perf_counter() - t0) / batches
 
 
-def time_reference(step: str, batches: int, device: torch.device,
+def time_reference(step: str, data: tuple, batches: int,
                    kinds: tuple[str, ...], rounds: int = 2) -> dict:
     """Seconds per epoch of solutions/<step> as it trains, per precision:
     the best of `rounds` interleaved rounds of `batches` training steps,
     scaled to the epoch, plus one test pass (the same in every precision)."""
     ref = load_step(ROOT / "solutions" / step)
     recipe = ref.train.recipe()
-    X_train, y_train, X_test, y_test = (t.to(device) for t in load_mnist())
+    X_train, y_train, X_test, y_test = data
+    device = X_train.device
     per_epoch = math.ceil(len(X_train) / recipe.batch_size)
     torch.manual_seed(0)
     model = ref.model.Net().to(device, memory_format=torch.channels_last)
@@ -159,7 +161,8 @@ def main() -> None:
     seed = time_seed(args.batches, device, args.workers)
     picked, why = choose(device)
     kinds = ("fp32", "bf16") if device.type == "cpu" else ("fp32",)
-    engine = {p: time_engine(args.batches, device, p) for p in kinds}
+    data = tuple(t.to(device) for t in load_mnist())  # read once, for all
+    engine = {p: time_engine(data, args.batches, p) for p in kinds}
     result = {"device": describe(device), "cpu": cpu_name(),
               "capability": torch.backends.cpu.get_cpu_capability(),
               "threads": torch.get_num_threads(),
@@ -170,7 +173,7 @@ def main() -> None:
               "engine_picks": picked, "why": why,
               "engine_s_per_epoch": round(engine[picked], 1),
               "speedup": round(seed / engine[picked], 2),
-              "references": {s: time_reference(s, args.batches, device, kinds)
+              "references": {s: time_reference(s, data, args.batches, kinds)
                              for s in args.steps}}
     print(f"{result['cpu']} ({result['capability']}), "
           f"{result['threads']} threads")

@@ -7,8 +7,9 @@ without one (most laptops). So on a CPU the engine measures both, once
 per machine: a few training steps of a small conv net in each precision,
 interleaved, and keeps the faster one (bf16 must win by 5 %). The choice
 is cached in ~/.cache/tinycnn/precision.json (keyed by CPU model, torch
-version and threads) and written into every run record. `TINYCNN_PRECISION=fp32` or
-`bf16` overrides it. CUDA and MPS train in fp32 (CUDA's convs use TF32).
+version and threads) and written into every run record.
+`TINYCNN_PRECISION=fp32` or `bf16` overrides it. CUDA and MPS train in
+fp32 (CUDA's convs use TF32).
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def forced() -> str:
 
 def choose(device: torch.device) -> tuple[str, str]:
     """(precision, why) for training on `device`."""
-    if forced():
-        return forced(), "set by TINYCNN_PRECISION"
+    if name := forced():
+        return name, "set by TINYCNN_PRECISION"
     if device.type != "cpu":
         return "fp32", f"{device.type} trains in fp32"
     path, key = _cache(), _key()

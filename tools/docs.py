@@ -223,12 +223,7 @@ def speed_md() -> str:
             f"{d.get('engine_fp32_s_per_epoch', '-')} | "
             f"{d.get('engine_bf16_s_per_epoch', d['engine_s_per_epoch'])} | "
             f"{picks} | **{d['speedup']}x** |")
-    refs = ["", "Whole epochs of the references as they train (their net, "
-            "batch and augmentation, and the test pass, which is fp32 in "
-            "every run):", "",
-            "| machine | reference | batch | fp32 s/epoch | bf16 s/epoch | "
-            "of which the test pass | fp32 / bf16 |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    refs = []  # whole epochs of the references (train_speed.py --steps)
     for f in sorted(RESULTS.glob("train_speed-*.json")):
         d = json.loads(f.read_text())
         for step, r in d.get("references", {}).items():
@@ -237,7 +232,14 @@ def speed_md() -> str:
                 f"| {step} | {r['batch_size']} | {r['fp32_s_per_epoch']} | "
                 f"{r['bf16_s_per_epoch']} | {r['test_pass_s']} s | "
                 f"{r['fp32_s_per_epoch'] / r['bf16_s_per_epoch']:.2f}x |")
-    return "\n".join(rows + (refs if len(refs) > 6 else [])) + "\n"
+    if refs:
+        rows += ["", "Whole epochs of the references as they train (their "
+                 "net, batch and augmentation, and the test pass, which is "
+                 "fp32 in every run):", "",
+                 "| machine | reference | batch | fp32 s/epoch | bf16 s/epoch "
+                 "| of which the test pass | fp32 / bf16 |",
+                 "|---|---|---:|---:|---:|---:|---:|", *refs]
+    return "\n".join(rows) + "\n"
 
 
 def ablation_md(step: str, names: list[str], table: str,
