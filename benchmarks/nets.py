@@ -36,6 +36,19 @@ def without_bn(net: nn.Module) -> nn.Module:
     return net
 
 
+def relu_first(net: nn.Module) -> nn.Module:
+    """Every conv -> BatchNorm -> ReLU becomes conv -> ReLU -> BatchNorm:
+    the same weights, normalising what the ReLU lets through."""
+    for m in net.modules():
+        kids = list(m._modules)
+        if (isinstance(m, nn.Sequential) and len(kids) >= 3
+                and isinstance(m._modules[kids[1]], nn.BatchNorm2d)
+                and isinstance(m._modules[kids[2]], nn.ReLU)):
+            a, b = kids[1], kids[2]
+            m._modules[a], m._modules[b] = m._modules[b], m._modules[a]
+    return net
+
+
 def padded(net: nn.Module, within: str = "") -> nn.Module:
     """Every 3x3 conv (under the layer named `within`, if given) pads by
     one: same weights, the maps keep their size."""
@@ -112,4 +125,14 @@ NETS: dict[str, Callable[..., nn.Module]] = {
     "i4-pool2": _stack("i4", [("conv", 8), ("conv", 12), ("pool",),
                               ("conv", 12), ("conv", 14), ("conv", 14),
                               ("conv", 16)], 0.01),
+    # third round: ReLU before BatchNorm; weights moved from the 26-22 px
+    # convs to the last; one conv more after the pool (maps 9, 7, 5, 3)
+    "i4-relubn": lambda **kw: relu_first(reference("i4").Net(**kw)),
+    "i4-late": _stack("i4", [("conv", 8), ("conv", 8), ("conv", 12),
+                             ("pool",), ("trans", 8), ("conv", 14),
+                             ("conv", 16), ("conv", 20)], 0.01),
+    "i4-deep": _stack("i4", [("conv", 8), ("conv", 10), ("conv", 12),
+                             ("pool",), ("trans", 8), ("conv", 10),
+                             ("conv", 12), ("conv", 14), ("conv", 18)],
+                      0.01),
 }

@@ -165,6 +165,13 @@ VARIANTS: dict[str, Variant] = {
                         "after it (12, 14, 14, 16; 7,846 weights)",
                         net="i4-pool2"),
     "i4-lr01": Variant("i4", "peak lr 0.1", {"lr": 0.1}),
+    # third round
+    "i4-relubn": Variant("i4", "ReLU before BatchNorm in every block",
+                         net="i4-relubn"),
+    "i4-late": Variant("i4", "thinner before the pool (8, 8, 12), wider "
+                       "after (14, 16, 20; 7,894 weights)", net="i4-late"),
+    "i4-deep": Variant("i4", "four convs after the pool (10, 12, 14, 18; "
+                       "maps down to 3x3; 7,922 weights)", net="i4-deep"),
     # i1's search: the reference's network, other recipes
     "i1b": Variant("i1", "rotation 10 and shifts 0.1",
                    {"rotation": 10.0, "translate": 0.1}),
