@@ -102,16 +102,23 @@ def _stack(step: str, layers: list[tuple], p_drop: float):
 # the seed README's i3 table: two pools, 1x1 convs each side of the second
 _I3_TABLE = [("conv", 16), ("conv", 16), ("pool",)]
 
+# i4's reference until Nov 2026 (7,848 weights); its ablations and first
+# two margin searches ran on it
+_I4_V1 = _stack("i4", [("conv", 10), ("conv", 10), ("conv", 14), ("pool",),
+                       ("trans", 10), ("conv", 12), ("conv", 16),
+                       ("conv", 16)], 0.01)
+
 NETS: dict[str, Callable[..., nn.Module]] = {
+    "i4-v1": _I4_V1,
     "i1-nobn": lambda **kw: without_bn(reference("i1").Net(**kw)),
-    "i4-nobn": lambda **kw: without_bn(reference("i4").Net(**kw)),
-    "i4-pad": lambda **kw: padded(reference("i4").Net(**kw)),
+    "i4-nobn": lambda **kw: without_bn(_I4_V1(**kw)),
+    "i4-pad": lambda **kw: padded(_I4_V1(**kw)),
     # transitions as bare 1x1 convs (i3a) or with BN and ReLU (i3b)
     "i3a": _stack("i3", [*_I3_TABLE, ("conv1x1", 12), ("conv", 28),
                          ("conv", 28), ("pool",), ("conv1x1", 32)], 0.05),
     "i3b": _stack("i3", [*_I3_TABLE, ("trans", 12), ("conv", 28),
                          ("conv", 28), ("pool",), ("trans", 32)], 0.05),
-    "i4-pad6": lambda **kw: padded(reference("i4").Net(**kw), "conv6."),
+    "i4-pad6": lambda **kw: padded(_I4_V1(**kw), "conv6."),
     # the i3 layout (padded, two pools) thinned to 8K
     "i4-i3layout": _stack("i3", [("conv", 10), ("conv", 12), ("pool",),
                                  ("trans", 8), ("conv", 16), ("conv", 18),
@@ -127,7 +134,7 @@ NETS: dict[str, Callable[..., nn.Module]] = {
                               ("conv", 16)], 0.01),
     # third round: ReLU before BatchNorm; weights moved from the 26-22 px
     # convs to the last; one conv more after the pool (maps 9, 7, 5, 3)
-    "i4-relubn": lambda **kw: relu_first(reference("i4").Net(**kw)),
+    "i4-relubn": lambda **kw: relu_first(_I4_V1(**kw)),
     "i4-late": _stack("i4", [("conv", 8), ("conv", 8), ("conv", 12),
                              ("pool",), ("trans", 8), ("conv", 14),
                              ("conv", 16), ("conv", 20)], 0.01),

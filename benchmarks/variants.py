@@ -36,6 +36,9 @@ class Variant:
 
 
 LS = {"label_smoothing": 0.1}
+# i4's reference until Nov 2026 (benchmarks/nets.py): what its searches and
+# ablations ran on, so a recipe delta keeps meaning the runs it logged
+V1 = "i4-v1"
 # i0's first searches: one epoch, the 'step' schedule (constant in 1 epoch)
 _I0 = {"num_epochs": 1, "batch_size": 32, "momentum": 0.9, "schedule": "step"}
 SHIFT = {"rotation": 10.0, "translate": 0.1}
@@ -73,9 +76,9 @@ VARIANTS: dict[str, Variant] = {
                        model=P05),
     "i3-ls": Variant("i3", "15 epochs, Dropout2d 0.05, label smoothing 0.1",
                      I3_OLD | LS, P05),
-    "i4-ls": Variant("i4", "label smoothing 0.1", LS),
+    "i4-ls": Variant("i4", "label smoothing 0.1", LS, net=V1),
     "i4-shift": Variant("i4", "shifts 0.1 added to the rotations",
-                        {"translate": 0.1}),
+                        {"translate": 0.1}, net=V1),
     # margin search, second round (GPU, seeds 1-10): less dropout, and
     # the epoch cap probed (a step's cap is its rule; these say what a
     # higher cap would buy)
@@ -90,7 +93,7 @@ VARIANTS: dict[str, Variant] = {
     "i2-ep15": Variant("i2", "15 epochs (over the cap of 12)",
                        {"num_epochs": 15}),
     "i4-ep20": Variant("i4", "20 epochs (over the cap of 15)",
-                       {"num_epochs": 20}),
+                       {"num_epochs": 20}, net=V1),
     # margin search, third round (CPU): i3's recipe (batch 64, rotation
     # 10, shifts 0.1, Dropout2d 0.02) on the i1 and i2 networks, within
     # their caps and at the assignment's 20 epochs
@@ -105,13 +108,14 @@ VARIANTS: dict[str, Variant] = {
                      "Nov 2026",
                      {"batch_size": 64, **SHIFT}, {"p_drop": 0.02}),
     # one-change ablations and candidates of the i4 reference
-    "i4f": Variant("i4", "Dropout2d 0.02", model={"p_drop": 0.02}),
+    "i4f": Variant("i4", "Dropout2d 0.02", model={"p_drop": 0.02}, net=V1),
     "i4g": Variant("i4", "Dropout2d 0.05 and batch 32", {"batch_size": 32},
-                   {"p_drop": 0.05}),
+                   {"p_drop": 0.05}, net=V1),
     "i4i": Variant("i4", "Dropout2d 0.02 and batch 32", {"batch_size": 32},
-                   {"p_drop": 0.02}),
-    "i4-nodrop": Variant("i4", "no dropout (p = 0)", model={"p_drop": 0.0}),
-    "i4-norot": Variant("i4", "no rotations", {"rotation": 0.0}),
+                   {"p_drop": 0.02}, net=V1),
+    "i4-nodrop": Variant("i4", "no dropout (p = 0)", model={"p_drop": 0.0},
+                         net=V1),
+    "i4-norot": Variant("i4", "no rotations", {"rotation": 0.0}, net=V1),
     # i3's search (sweep1/sweep2): the network, 15 epochs, other recipes
     "i3c": Variant("i3", "15 epochs, Dropout2d 0.05, batch 128, rotation 7, "
                    "no shifts", I3_OLD | {"batch_size": 128, "rotation": 7.0,
@@ -139,15 +143,16 @@ VARIANTS: dict[str, Variant] = {
     # i4's search: the reference's network with Dropout2d 0.05 and other
     # recipes (i4b: conv6 padded too)
     "i4a": Variant("i4", "Dropout2d 0.05, batch 128", {"batch_size": 128},
-                   P05),
+                   P05, net=V1),
     "i4b": Variant("i4", "Dropout2d 0.05, conv6 padded, batch 128, rotation "
                    "10, shifts 0.1", {"batch_size": 128, **SHIFT}, P05,
                    net="i4-pad6"),
     "i4c": Variant("i4", "Dropout2d 0.05, batch 128, lr 0.1, rotation 10, "
-                   "shifts 0.1", {"batch_size": 128, "lr": 0.1, **SHIFT}, P05),
-    "i4d": Variant("i4", "Dropout2d 0.05, as in i1 and i2", model=P05),
+                   "shifts 0.1", {"batch_size": 128, "lr": 0.1, **SHIFT}, P05,
+                   net=V1),
+    "i4d": Variant("i4", "Dropout2d 0.05, as in i1 and i2", model=P05, net=V1),
     "i4e": Variant("i4", "Dropout2d 0.05, batch 128, weight decay 1e-4",
-                   {"batch_size": 128, "weight_decay": 1e-4}, P05),
+                   {"batch_size": 128, "weight_decay": 1e-4}, P05, net=V1),
     # one-change ablations of the i1 and i4 references (lessons i1, i4)
     "i1-nobn": Variant("i1", "no BatchNorm (convs get their bias back)",
                        net="i1-nobn"),
@@ -164,12 +169,12 @@ VARIANTS: dict[str, Variant] = {
     "i4-pool2": Variant("i4", "the pool after two convs (8, 12), four "
                         "after it (12, 14, 14, 16; 7,846 weights)",
                         net="i4-pool2"),
-    "i4-lr01": Variant("i4", "peak lr 0.1", {"lr": 0.1}),
+    "i4-lr01": Variant("i4", "peak lr 0.1", {"lr": 0.1}, net=V1),
     # third round
     "i4-relubn": Variant("i4", "ReLU before BatchNorm in every block",
                          net="i4-relubn"),
-    "i4-late": Variant("i4", "thinner before the pool (8, 8, 12), wider "
-                       "after (14, 16, 20; 7,894 weights)", net="i4-late"),
+    "i4-late": Variant("i4", "weights moved from conv1-conv3 and the 1x1 "
+                       "to conv4-conv6 (7,894 weights)", net="i4-late"),
     "i4-deep": Variant("i4", "four convs after the pool (10, 12, 14, 18; "
                        "maps down to 3x3; 7,922 weights)", net="i4-deep"),
     # i1's search: the reference's network, other recipes

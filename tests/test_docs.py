@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from tinycnn import network
 from tinycnn.course import STEPS as SPECS
 from tools import docs
 
@@ -82,7 +83,7 @@ def test_build_has_every_page_and_no_raw_snippets(site):
     i3 = (site / "i3/index.html").read_text()
     assert "conv5" in i3 and "17,154" in i3
     i4 = (site / "i4/index.html").read_text()
-    assert "conv6" in i4 and "7,848" in i4
+    assert "conv6" in i4 and "7,894" in i4
 
 
 def test_internal_links_and_images_exist(site):
@@ -297,6 +298,9 @@ def test_reference_records_say_how_they_trained():
         rec = docs.record(step)
         assert rec["precision"] in ("fp32", "bf16"), step
         assert rec["graph_hash"] == docs.reference_hash(step), step
+        # the hash names layers, not widths: the weight count says those
+        assert rec["params"] == sum(
+            network.weights(docs.reference_graphs(step)).values()), step
 
 
 def test_recipe_page_documents_every_field():

@@ -11,7 +11,7 @@ import torch
 from tinycnn import data, grading, records
 from tinycnn.course import STEPS
 from tinycnn.grading import Fail, Grade
-from tinycnn.network import GradedNet, graph_hash, load
+from tinycnn.network import GradedNet, graph_hash, load, weights
 from tinycnn.step import code_hash, run_dir, train_step
 
 
@@ -53,7 +53,8 @@ def fake_record(folder, net=None, acc=99.9, **over):
     (default: the untrained network), matching the code and recipe."""
     g = grade_i3(folder)
     net = net or GradedNet(load(g.result.out))
-    rec = {"step": "i3", "params": 1, "code_hash": code_hash(folder),
+    rec = {"step": "i3", "params": sum(weights(g.graphs).values()),
+           "code_hash": code_hash(folder),
            "graph_hash": graph_hash(g.graphs), "recipe": asdict(g.recipe),
            "final_test_acc": acc, "epochs": [
                {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": acc,
@@ -101,6 +102,19 @@ def test_unsigned_record_is_retrained(step_dir, monkeypatch):
 
 def test_record_of_changed_code_is_not_reused(step_dir, monkeypatch):
     fake_record(step_dir, code_hash="0" * 64)
+    trained = []
+    monkeypatch.setattr(grading, "train_step",
+                        lambda folder, device, **kw: trained.append(1)
+                        or fake_record(folder))
+    with pytest.raises(Fail):
+        grade_i3(step_dir).check("accuracy")
+    assert trained == [1]
+
+
+def test_record_of_other_widths_is_not_reused(step_dir, monkeypatch):
+    """Same code and traced graph, other weight count: widths read from
+    outside model.py (a config file) changed, so the grader trains."""
+    fake_record(step_dir, params=1)
     trained = []
     monkeypatch.setattr(grading, "train_step",
                         lambda folder, device, **kw: trained.append(1)

@@ -171,8 +171,8 @@ STEPS = {s.step: s for s in [
     Spec("i4", "At most 8,000 parameters (stretch)",
          "the same constraints with 8K", 8_000, 15, 99.4,
          (*_CORE, "gap", *_TAIL),
-         "six unpadded 3×3 convs of ≤ 16 channels and one pool instead "
-         "of five up to 28 wide: under 8K; dropout down to 1 %"),
+         "six unpadded 3×3 convs, 8 to 20 channels wide, and one pool "
+         "instead of five up to 28 wide: under 8K; dropout down to 1 %"),
 ]}
 # the grade table's order is each Spec's; blocked checks name this one
 ROOT_CHECK = "builds"

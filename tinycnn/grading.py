@@ -470,11 +470,15 @@ def check_epochs(g: Grade) -> str:
 
 
 def _reusable(g: Grade, out: Path) -> tuple[dict, dict] | None:
-    """This user's signed run of the same code, graph and recipe, if any."""
+    """This user's signed run of the same code, graph and recipe, if any.
+    The graph hash names the layers but not their widths, which code
+    outside model.py and train.py (a config file) could change: so the
+    weight count must match too."""
     found = None if g.retrain else records.load(out, signed=True)
     if found is None or not (
             found[0].get("code_hash") == code_hash(g.folder)
             and found[0].get("graph_hash") == nw.graph_hash(g.graphs)
+            and found[0].get("params") == sum(nw.weights(g.graphs).values())
             and found[0].get("recipe") == asdict(g.recipe)):
         return None
     r = found[0]

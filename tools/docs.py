@@ -500,13 +500,17 @@ def is_reference(step: str, r: dict) -> bool:
     """Whether seeds-table row `r` ran `step`'s current reference: its
     network (graph hash) and recipe (seed aside) are the committed
     reference record's, under whatever name it ran (a variant that is now
-    the reference counts). Rows logged before recipes were recorded count
-    when they ran the reference's folder while it was the code in LEGACY."""
+    the reference counts). The graph hash is of the traced code, which
+    names layers but not their widths, so the parameter count must match
+    too (i4's reference of Nov 2026 differs from its first only in widths).
+    Rows logged before recipes were recorded count when they ran the
+    reference's folder while it was the code in LEGACY."""
     if r.get("final_test_acc") is None:  # diverged: no network recorded
         return False
     net, recipe, legacy, params, epochs = _reference_key(step)
     if "recipe" in r:
         return (r["step"] == step and r["graph_hash"] == net
+                and r["params"] == params
                 and _recipe_key(r["recipe"]) == recipe)
     return (r["folder"] == f"solutions/{step}" and legacy
             and r["params"] == params and r["epochs"] == epochs)
@@ -648,11 +652,19 @@ def build() -> dict[str, bytes | str]:
     out["generated/margin-i4-ref-cpu.md"] = margin_md("ablations-i4-cpu",
                                                       ["solutions/i4"])
     out["generated/i4-search2-cpu.md"] = margin_md("i4-search2-cpu")
+    out["generated/i4-search3-cpu.md"] = margin_md("i4-search3-cpu")
+    # i4's ablations ran on its first reference (nets.py's i4-v1), whose
+    # runs are the solutions/i4 rows of ablations-i4-cpu
+    first = "the first reference"
+    out["generated/i4-widths.md"] = ablation_md(
+        "i4", ["i4-late"], "i4-search3-cpu.json", "ablations-i4-cpu.json",
+        against=first)
     out["generated/i4-i3layout.md"] = ablation_md(
-        "i4", ["i4-i3layout"], "i4-search-cpu.json", "ablations-i4-cpu.json")
+        "i4", ["i4-i3layout"], "i4-search-cpu.json", "ablations-i4-cpu.json",
+        against=first)
     out["generated/ablation-i4.md"] = ablation_md(
         "i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
-        "ablations-i4-cpu.json")
+        "ablations-i4-cpu.json", against=first)
     out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")
     out["generated/sweep2.md"] = copy_md("sweep2-h200.md")
