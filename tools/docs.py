@@ -649,6 +649,7 @@ def build() -> dict[str, bytes | str]:
         against="i1's recipe (the reference until Nov 2026)")
     out["generated/margin-i2-cpu.md"] = margin_md("seeds-i2-cpu")
     out["generated/fp32-cpu.md"] = margin_md("fp32-cpu")
+    out["generated/fp32-i4-cpu.md"] = margin_md("fp32-i4-cpu")
     out["generated/margin-i4-ref-cpu.md"] = margin_md("ablations-i4-cpu",
                                                       ["solutions/i4"])
     out["generated/i4-search2-cpu.md"] = margin_md("i4-search2-cpu")
