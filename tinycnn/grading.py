@@ -478,7 +478,7 @@ def _reusable(g: Grade, out: Path) -> tuple[dict, dict] | None:
     if found is None or not (
             found[0].get("code_hash") == code_hash(g.folder)
             and found[0].get("graph_hash") == nw.graph_hash(g.graphs)
-            and found[0].get("params") == sum(nw.weights(g.graphs).values())
+            and found[0].get("params") == nw.weight_count(g.graphs)
             and found[0].get("recipe") == asdict(g.recipe)):
         return None
     r = found[0]

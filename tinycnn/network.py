@@ -225,6 +225,12 @@ def weights(graphs: dict[str, Graph]) -> dict[str, int]:
     return counted
 
 
+def weight_count(graphs: dict[str, Graph]) -> int:
+    """How many weights the network keeps: what a record's "params" says
+    and the parameter rule counts."""
+    return sum(weights(graphs).values())
+
+
 def _attr(gm: nn.Module, target: str):
     obj = gm
     for part in target.split("."):

@@ -142,7 +142,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
                         f"{e.strerror or e}; make it writable, or set "
                         "TINYCNN_RUNS to a folder that is") from None
     graphs = network.load(result.out)
-    params = sum(network.weights(graphs).values())
+    params = network.weight_count(graphs)
     graph_hash = network.graph_hash(graphs)
     model = network.GradedNet(graphs)  # the initial weights Net() built
     say = on_epoch or _print
