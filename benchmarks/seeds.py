@@ -72,7 +72,7 @@ def platform_label(device: str) -> str:
     import torch
 
     from tinycnn.device import pick_device
-    from tinycnn.precision import choose, cpu_name, forced
+    from tinycnn.precision import choose, cpu_flags, cpu_name, forced
 
     dev = pick_device(device)
     precision = choose(dev)[0]
@@ -82,9 +82,7 @@ def platform_label(device: str) -> str:
         return f"{torch.cuda.get_device_name(dev)} GPU, {precision}"
     if dev.type != "cpu":
         return f"{dev.type}, {precision}"
-    flags = Path("/proc/cpuinfo").read_text() if Path(
-        "/proc/cpuinfo").exists() else ""
-    amx = "AMX" if "amx_bf16" in flags else "no AMX"
+    amx = "AMX" if "amx_bf16" in cpu_flags() else "no AMX"
     return (f"{os.cpu_count()}-core {cpu_name()} CPU "
             f"({torch.backends.cpu.get_cpu_capability()}, {amx}), {precision}")
 
@@ -103,9 +101,14 @@ def table(rows: list[dict]) -> str:
     lines = ["| step | params | epochs | seeds | final test acc. per seed | "
              "min | mean | pass mark | passed | s/epoch |",
              "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    # a table that grew on two machines keeps each machine's runs apart:
+    # the same seed trains differently on another CPU
+    mixed = len({r.get("platform") for r in rows}) > 1
     by = {}
     for r in rows:
-        by.setdefault(r["folder"], []).append(r)
+        key = (f"{r['folder']} on {r.get('platform') or 'an unnamed machine'}"
+               if mixed else r["folder"])
+        by.setdefault(key, []).append(r)
     for folder, rs in by.items():
         rs.sort(key=lambda r: r["seed"])
         done = [r for r in rs if r["final_test_acc"] is not None]

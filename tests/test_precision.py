@@ -12,6 +12,7 @@ from tinycnn.engine import train_batch
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("TINYCNN_PRECISION", raising=False)
+    monkeypatch.setattr(precision, "_GUESSED", {})
     return tmp_path / "tinycnn" / "precision.json"
 
 
@@ -53,9 +54,30 @@ def test_a_damaged_cache_is_measured_again(cache, monkeypatch):
     assert precision.choose(torch.device("cpu"))[0] == "bf16"
 
 
+@pytest.mark.parametrize("bf16_flag, want", [(True, "bf16"), (False, "fp32")])
+def test_a_busy_machine_is_not_measured_into_the_cache(cache, monkeypatch,
+                                                        bf16_flag, want):
+    """Timed while other jobs hold the cores, fp32 and bf16 are noise: the
+    CPU's flags decide this run, nothing is cached, the next run measures."""
+    monkeypatch.setattr(precision, "measure", lambda: {
+        "fp32": 0.760, "bf16": 0.784, "cpu_share": 0.44})
+    monkeypatch.setattr(precision, "native_bf16", lambda: bf16_flag)
+    got, why = precision.choose(torch.device("cpu"))
+    assert got == want and "too busy to measure" in why and "44%" in why
+    assert not cache.exists()
+    monkeypatch.setattr(precision, "measure", lambda: {
+        "fp32": 0.020, "bf16": 0.030, "cpu_share": 0.95})
+    assert precision.choose(torch.device("cpu"))[0] == want  # same process
+    monkeypatch.setattr(precision, "_GUESSED", {})  # a new run measures
+    assert precision.choose(torch.device("cpu"))[0] == "fp32"
+    assert cache.is_file()
+
+
 def test_measure_times_both_for_real():
     t = precision.measure(steps=1, batch=8)
-    assert set(t) == {"fp32", "bf16"} and all(0 < s < 10 for s in t.values())
+    assert set(t) == {"fp32", "bf16", "cpu_share"}
+    assert all(0 < t[p] < 10 for p in precision.CHOICES)
+    assert 0 < t["cpu_share"] <= 1.5  # spinning threads may add a little
 
 
 @pytest.mark.parametrize("name, dtype", [("fp32", torch.float32),

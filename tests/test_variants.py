@@ -136,3 +136,20 @@ def test_a_forced_precision_is_its_own_platform(monkeypatch):
     assert platform_label("cpu").endswith(", fp32 (forced)")
     monkeypatch.delenv("TINYCNN_PRECISION")
     assert "(forced)" not in platform_label("cpu")
+
+
+def test_runs_of_two_machines_are_rows_apart():
+    """A table whose log grew on two CPUs shows each CPU's runs as a row
+    of their own (seeds train differently there); one machine: as before."""
+    from benchmarks.seeds import table
+
+    ok = {"folder": "solutions/i1", "step": "i1", "params": 20950,
+          "epochs": 10, "s_per_epoch": 30.0}
+    rows = [{**ok, "seed": 1, "final_test_acc": 99.52, "platform": "A, fp32"},
+            {**ok, "seed": 5, "final_test_acc": 99.41, "platform": "B, fp32"},
+            {**ok, "seed": 6, "final_test_acc": 99.47, "platform": "B, fp32"}]
+    lines = table(rows).splitlines()[2:]
+    assert [line.split(" | ")[0] for line in lines] == [
+        "| solutions/i1 on A, fp32", "| solutions/i1 on B, fp32"]
+    assert "| 2 | 99.41, 99.47 |" in lines[1]
+    assert table(rows[1:]).splitlines()[2].startswith("| solutions/i1 |")

@@ -7,7 +7,11 @@ without one (most laptops). So on a CPU the engine measures both, once
 per machine: a few training steps of a small conv net in each precision,
 interleaved, and keeps the faster one (bf16 must win by 5 %). The choice
 is cached in ~/.cache/tinycnn/precision.json (keyed by CPU model, torch
-version and threads) and written into every run record.
+version and threads) and written into every run record. A measurement
+taken while other work holds the cores times the contention, not the
+precisions (seen here: 760 vs 784 ms a step instead of about 20, and fp32
+cached on a CPU with AMX): then the CPU's flags decide for this run, and
+nothing is cached.
 `TINYCNN_PRECISION=fp32` or `bf16` overrides it. CUDA and MPS train in
 fp32 (CUDA's convs use TF32).
 """
@@ -27,6 +31,10 @@ from torch import nn
 
 CHOICES = ("fp32", "bf16")
 MARGIN = 0.95  # bf16 must take at most 95 % of fp32's time
+# the share of its threads' time the timed rounds got, on 2 cores at 2
+# threads: 1.0 idle, 0.63 beside one busy process, 0.51 beside two
+BUSY = 0.75
+_GUESSED: dict[str, tuple[str, str]] = {}  # this process's busy guesses
 
 
 def autocast(precision: str, device: torch.device):
@@ -59,7 +67,8 @@ def _key() -> str:
 
 def measure(steps: int = 8, batch: int = 64) -> dict[str, float]:
     """Seconds per training step of a small conv net in each precision,
-    the best of two interleaved rounds (so a busy moment hits both)."""
+    the best of two interleaved rounds (so a busy moment hits both), and
+    "cpu_share": the CPU time it got over wall time x threads."""
     torch.manual_seed(0)
 
     def block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -90,10 +99,31 @@ def measure(steps: int = 8, batch: int = 64) -> dict[str, float]:
     best = {p: float("inf") for p in CHOICES}
     for p in CHOICES:
         run(p, 2)  # warm-up: first-call costs are not the step time
+    # after the warm-up: its kernel compiles run on one thread
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(2):
         for p in CHOICES:
             best[p] = min(best[p], run(p, steps))
-    return best
+    share = (time.process_time() - cpu0) / (
+        (time.perf_counter() - wall0) * torch.get_num_threads())
+    return {**best, "cpu_share": share}
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them; empty elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_bf16() -> bool:
+    """Whether the CPU says it has a bf16 path (AMX or AVX512-BF16): the
+    guess where the machine is too busy to measure."""
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
 
 
 def forced() -> str:
@@ -116,8 +146,19 @@ def choose(device: torch.device) -> tuple[str, str]:
     except (OSError, ValueError):
         cached = {}
     got = cached.get(key) if isinstance(cached, dict) else None
+    if key in _GUESSED and not isinstance(got, dict):
+        return _GUESSED[key]  # one process, one precision
     if not (isinstance(got, dict) and got.get("precision") in CHOICES):
         t = measure()
+        share = t.pop("cpu_share", 1.0)
+        if share < BUSY:  # timed the other work: guess, measure next run
+            native = native_bf16()
+            _GUESSED[key] = ("bf16" if native else "fp32", (
+                f"the CPU's flags ({'a' if native else 'no'} native bf16 "
+                f"path): it was too busy to measure (this process got "
+                f"{share:.0%} of its threads' time); measured again next "
+                "run"))
+            return _GUESSED[key]
         fast = "bf16" if t["bf16"] <= MARGIN * t["fp32"] else "fp32"
         got = {"precision": fast, "ms_per_step": {
             p: round(1000 * s, 2) for p, s in t.items()}}

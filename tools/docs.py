@@ -115,6 +115,10 @@ def task_md(step: str) -> str:
               f"{duration(gpu[1][len(gpu[1]) // 2])} each (median of "
               f"{len(gpu[1])}); alone it would be faster" if gpu else
               "no GPU run of this reference is recorded yet")
+    graded = "".join(
+        f" `make course` graded it (command to grade, training included) "
+        f"in {duration(row['seconds'])} on a {machine}, {row['precision']}."
+        for machine, row in grade_times(step))
     return (
         '!!! abstract "Your task"\n'
         f"    Write `Net` and `layer_shapes()` in `steps/{step}/model.py`, "
@@ -123,11 +127,26 @@ def task_md(step: str) -> str:
         f"`pytest checks/{step}` passes every check:\n\n{checks}\n"
         f"    Grading trains your network by your recipe. The reference's "
         f"{n} epoch{'s' if n > 1 else ''} took {duration(r['wall_s'])} on a "
-        f"2-core CPU ({r['device']}, {r['precision']}); {on_gpu}. Stuck: "
+        f"2-core CPU ({r['device']}, {r['precision']}); {on_gpu}.{graded} "
+        "Stuck: "
         f"`python -m tinycnn hint {step}`. The reference code stays folded "
         "under [After you pass](#after-you-pass): open it once you have "
         "passed, or see it beside yours with "
         f"`python -m tinycnn solution {step}`.\n")
+
+
+def grade_times(step: str) -> list[tuple[str, dict]]:
+    """(machine, row) of every timed `make course` that graded `step`'s
+    current reference and passed (benchmarks/course_time.py writes them:
+    benchmarks/results/course-<machine>.json)."""
+    out = []
+    for path in sorted(RESULTS.glob("course-*.json")):
+        t = json.loads(path.read_text())
+        row = t["steps"].get(step)
+        if row and row["passed"] and "graph_hash" in row and \
+                is_reference(step, row):
+            out.append((t["meta"]["platform"].rsplit(", ", 1)[0], row))
+    return out
 
 
 def duration(secs: float) -> str:
