@@ -276,19 +276,22 @@ def test_every_todo_names_a_section_of_its_lesson():
 
 def test_readme_table_is_the_course():
     """The README's step table: one row per step of the manifest, in order,
-    with its reference's parameters, its epoch cap, its pass mark and its
-    reference run's time, as the records and tinycnn/course.py say."""
+    with its reference's parameters, its epoch cap, its pass mark, its
+    reference run's time and the time `make course` took to grade it on
+    the CPU with AMX, as the records and tinycnn/course.py say."""
     rows = [[c.strip() for c in line.strip("|").split("|")]
             for line in (ROOT / "README.md").read_text().splitlines()
             if re.match(r"\| i\d+ \|", line)]
     assert [r[0] for r in rows] == list(SPECS)
-    for step, _, params, epochs, mark, took in rows:
+    for step, _, params, epochs, mark, took, grade in rows:
         spec, rec = SPECS[step], docs.record(step)
         assert params == f"{rec['params']:,}", step
         assert epochs == (str(spec.max_epochs) if spec.max_epochs == 1
                           else f"≤ {spec.max_epochs}"), step
         assert mark == f"{spec.pass_acc} %", step
         assert took == docs.duration(rec["wall_s"]), step
+        amx = [r for m, r in docs.grade_times(step) if m.endswith(", AMX)")]
+        assert amx and grade == docs.duration(amx[0]["seconds"]), step
 
 
 def test_reference_records_say_how_they_trained():

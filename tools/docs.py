@@ -145,7 +145,8 @@ def grade_times(step: str) -> list[tuple[str, dict]]:
         row = t["steps"].get(step)
         if row and row["passed"] and "graph_hash" in row and \
                 is_reference(step, row):
-            out.append((t["meta"]["platform"].rsplit(", ", 1)[0], row))
+            machine = t["meta"]["platform"].rsplit(", ", 1)[0]  # no precision
+            out.append((machine.replace("(R)", ""), row))
     return out
 
 
@@ -476,6 +477,9 @@ def margin_md(name: str, order: list[str] | None = None) -> str:
                 else rs[0].get("what")
                 or ("the reference" if is_reference(rs[0]["step"], rs[0])
                     else "the reference as it was then"))
+        machines = {r.get("platform") for r in rs}
+        if len(machines) > 1:  # pooled: each machine's seeds are new seeds
+            what += f" (on {len(machines)} machines, pooled)"
         mean = statistics.mean(accs)
         bar = (f"no: a seed under {mark + 0.05:.2f}"
                if min(accs) < mark + 0.05 else
