@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from tinycnn.course import STEPS
+from tinycnn.data import write_atomic
 from tinycnn.paths import ROOT, runs_root
 
 if str(ROOT) not in sys.path:  # run as a script: make benchmarks.* importable
@@ -79,18 +80,23 @@ def main() -> None:
     dev = pick_device()
     out = args.out or ROOT / "benchmarks/results" / \
         f"course-{machine_slug(dev)}.json"
-    old = json.loads(out.read_text()) if out.exists() else {"steps": {}}
-    rows = old["steps"]
+    try:
+        rows = json.loads(out.read_text())["steps"] if out.exists() else {}
+    except (ValueError, KeyError) as e:
+        sys.exit(f"{out} is not a course timing ({e}): move it away or "
+                 "pass --out")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
+    meta = {"platform": platform_label(str(dev))}
     for step in args.steps:
         rows[step] = {**grade(step), "commit": commit,
                       "date": datetime.date.today().isoformat()}
         print(f"{step}: {rows[step]['seconds']:.0f} s, "
               f"{'passed' if rows[step]['passed'] else 'FAILED'}", flush=True)
-    meta = {"platform": platform_label(str(dev))}
-    out.write_text(json.dumps({"meta": meta, "steps": {
-        s: rows[s] for s in STEPS if s in rows}}, indent=1) + "\n")
+        # after every step: a run cut short keeps the steps it timed
+        write_atomic(out, (json.dumps({"meta": meta, "steps": {
+            s: rows[s] for s in STEPS if s in rows}}, indent=1) + "\n"
+        ).encode())
     total = sum(r["seconds"] for r in rows.values())
     print(f"{out}: {total / 60:.1f} min in all")
 

@@ -1,6 +1,7 @@
 """The variant registry: every entry builds, and says what it changes."""
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -153,3 +154,31 @@ def test_runs_of_two_machines_are_rows_apart():
         "| solutions/i1 on A, fp32", "| solutions/i1 on B, fp32"]
     assert "| 2 | 99.41, 99.47 |" in lines[1]
     assert table(rows[1:]).splitlines()[2].startswith("| solutions/i1 |")
+
+
+def test_course_timing_keeps_what_it_timed(tmp_path, monkeypatch):
+    """benchmarks/course_time.py writes its file after every step: a run cut
+    short keeps the steps it timed, and a file that is not a timing is a
+    clear error, not a traceback or a lost file."""
+    from benchmarks import course_time
+
+    out = tmp_path / "course-x.json"
+    timed = []
+
+    def fake_grade(step):
+        if len(timed) == 2:
+            raise KeyboardInterrupt
+        timed.append(step)
+        return {"step": step, "seconds": 1.0, "passed": True}
+
+    monkeypatch.setattr(course_time, "grade", fake_grade)
+    monkeypatch.setattr("benchmarks.seeds.platform_label",
+                        lambda device: "a test machine")
+    monkeypatch.setattr(sys, "argv", ["course_time.py", "--out", str(out)])
+    with pytest.raises(KeyboardInterrupt):
+        course_time.main()
+    assert list(json.loads(out.read_text())["steps"]) == timed == ["i0", "i1"]
+    out.write_text("{not json")
+    with pytest.raises(SystemExit, match="not a course timing"):
+        course_time.main()
+    assert out.read_text() == "{not json"
