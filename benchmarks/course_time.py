@@ -26,7 +26,9 @@ from pathlib import Path
 
 from tinycnn.course import STEPS
 from tinycnn.data import write_atomic
-from tinycnn.paths import ROOT, runs_root
+from tinycnn.paths import ROOT
+from tinycnn.records import RECORD
+from tinycnn.step import run_dir
 
 if str(ROOT) not in sys.path:  # run as a script: make benchmarks.* importable
     sys.path.insert(0, str(ROOT))
@@ -55,7 +57,7 @@ def grade(step: str) -> dict:
     rc = subprocess.run(cmd, cwd=ROOT).returncode
     seconds = time.perf_counter() - start
     row = {"step": step, "seconds": round(seconds, 1), "passed": rc == 0}
-    rec_file = runs_root() / "solutions" / step / "record.json"
+    rec_file = run_dir(ROOT / "solutions" / step) / RECORD
     if rec_file.exists() and rec_file.stat().st_mtime >= wall0:  # this one
         rec = json.loads(rec_file.read_text())
         # what graded, as a seeds-table row has it: the lessons print a

@@ -146,9 +146,9 @@ def choose(device: torch.device) -> tuple[str, str]:
     except (OSError, ValueError):
         cached = {}
     got = cached.get(key) if isinstance(cached, dict) else None
-    if key in _GUESSED and not isinstance(got, dict):
-        return _GUESSED[key]  # one process, one precision
     if not (isinstance(got, dict) and got.get("precision") in CHOICES):
+        if key in _GUESSED:  # one process, one precision
+            return _GUESSED[key]
         t = measure()
         share = t.pop("cpu_share", 1.0)
         if share < BUSY:  # timed the other work: guess, measure next run
