@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tinycnn import sandbox
 from tinycnn.course import STEPS
 from tinycnn.data import write_atomic
 from tinycnn.device import pick_device
@@ -45,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[ROWS] = {}
     config.stash[RUNNING] = []
+    if config.getoption("results"):  # learner code must not see it
+        sandbox.EXTRA_HIDDEN.append(Path(config.getoption("results"))
+                                    .resolve().parent)
     try:
         config.stash[DEVICE] = pick_device(config.getoption("tinycnn_device"))
     except ValueError as e:
@@ -161,7 +165,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
                 tr.write_line(_wrap(line, width))
         passed = sum(r["status"] == "passed" for r in rows)
         tr.write_line(f"{passed}/{len(rows)} checks passed")
+        tr.write_line(_isolation())
         tr.write_line(f"results: {_results_path(config, step)}")
+
+
+def _isolation() -> str:
+    """How learner code was kept from the grader (sandbox.py)."""
+    return f"learner code ran in a sandbox: {sandbox.isolation().describe()}"
 
 
 def _wrap(line: str, width: int) -> str:
@@ -186,7 +196,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
                   else "failed", "score": float(r["status"] == "passed"),
                   "max_score": 1.0} for r in rows]
         body = json.dumps({"score": sum(t["score"] for t in tests),
-                           "tests": tests}, indent=1)
+                           "output": _isolation(), "tests": tests}, indent=1)
         try:
             write_atomic(path, body.encode())
         except OSError as e:

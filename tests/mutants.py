@@ -137,6 +137,50 @@ def layer_shapes():
             "c5": (16, 6, 6), "gap": (16, 1, 1), "fc": (10,)}
 '''
 
+# Sequential stages that end in a conv, each followed by BatchNorm outside
+# it; the table lists every conv and each stage's output as well.
+BLOCKS = HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stage1 = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
+            nn.ReLU(), nn.Dropout2d(0.02),
+            nn.Conv2d(16, 16, 3, padding=1, bias=False))
+        self.bn1 = nn.BatchNorm2d(16)
+        self.pool1 = nn.MaxPool2d(2)
+        self.stage2 = nn.Sequential(
+            nn.Conv2d(16, 12, 1, bias=False), nn.BatchNorm2d(12), nn.ReLU(),
+            nn.Conv2d(12, 24, 3, padding=1, bias=False))
+        self.bn2 = nn.BatchNorm2d(24)
+        self.pool2 = nn.MaxPool2d(2)
+        self.stage3 = nn.Sequential(
+            nn.Conv2d(24, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
+            nn.ReLU(), nn.Conv2d(16, 10, 1))
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        x = self.pool1(F.relu(self.bn1(self.stage1(x))))
+        x = self.pool2(F.relu(self.bn2(self.stage2(x))))
+        return self.gap(self.stage3(x)).flatten(1)
+
+
+def layer_shapes():
+    return {
+        "stage1.0": (16, 28, 28),
+        "stage1.4": (16, 28, 28),
+        "stage1": (16, 28, 28),
+        "pool1": (16, 14, 14),
+        "stage2.0": (12, 14, 14),
+        "stage2.3": (24, 14, 14),
+        "stage2": (24, 14, 14),
+        "pool2": (24, 7, 7),
+        "stage3.0": (16, 7, 7),
+        "stage3.3": (10, 7, 7),
+        "stage3": (10, 7, 7),
+        "gap": (10, 1, 1),
+    }
+'''
 FWD = "        X = self.gap(X)            # (B, 16, 1, 1)\n"
 INIT = "        super().__init__()\n"
 POOL1 = "        X = self.pool1(X)          # (B, 16, 14, 14)\n"
@@ -273,6 +317,35 @@ MUTANTS = [
                 "        self.conv5 = block(28, 16, p_drop)\n"
                 "        self.conv5[0] = nn.Conv2d(28, 16, 3, padding=2, "
                 "dilation=2, bias=False)\n"))),
+    M("shape table with extra entries: BatchNorm, ReLU, Dropout outputs",
+      "legit", edit(I3, ('        "conv1": (16, 28, 28),\n',
+                         '        "conv1": (16, 28, 28),\n'
+                         '        "conv1 bn": (16, 28, 28),\n'
+                         '        "conv1 relu": (16, 28, 28),\n'
+                         '        "conv1 dropout": (16, 28, 28),\n'),
+                        ('        "gap": (16, 1, 1),\n',
+                         '        "gap": (16, 1, 1),\n'
+                         '        "flattened": (16,),\n'))),
+    M("shape table: one entry per Sequential block that ends in a conv, "
+      "and one per conv in it", "legit", BLOCKS),
+    M("shape table named after the modules, in another order", "legit",
+      edit(I3, ('        "conv1": (16, 28, 28),\n', ""),
+           ('        "head": (10, 1, 1),\n',
+            '        "head": (10, 1, 1),\n        "conv1": (16, 28, 28),\n'),
+           ('        "pool1": (16, 14, 14),\n', ""),
+           ('        "gap": (16, 1, 1),\n',
+            '        "pool1": (16, 14, 14),\n        "gap": (16, 1, 1),\n'))),
+    M("one conv module under two names, called twice (weights counted once)",
+      "legit", edit(I3, ("        self.conv4 = block(28, 28, p_drop)\n",
+                         "        self.conv4 = block(28, 28, p_drop)\n"
+                         "        self.again = self.conv4\n"),
+                    ("        X = self.conv4(X)          # (B, 28, 14, 14)\n",
+                     "        X = self.conv4(X)          # (B, 28, 14, 14)\n"
+                     "        X = self.again(X)\n"),
+                    ('        "conv4": (28, 14, 14),\n',
+                     '        "conv4": (28, 14, 14),\n'
+                     '        "conv4, again": (28, 14, 14),\n')),
+      says={"params": "^17,154 parameters$"}),
     M("blocks in an nn.ModuleList loop", "legit", edit(
         I3, ("        X = self.conv1(X)          # (B, 16, 28, 28)\n"
              "        X = self.conv2(X)          # (B, 16, 28, 28)\n",
@@ -381,6 +454,22 @@ MUTANTS = [
       edit(SEQ, (SEQ[SEQ.index("def layer_shapes"):],
                  'def layer_shapes():\n    return {"features": (10,)}\n')),
       {"shapes": "failed"}, {"shapes": "1 entries; your forward runs 9"}),
+    M("shape table with an extra entry of the wrong shape", "wrong",
+      edit(I3, ('        "conv1": (16, 28, 28),\n',
+                '        "conv1": (16, 28, 28),\n'
+                '        "conv1 bn": (16, 14, 14),\n')),
+      {"shapes": "failed"}, {"shapes": "'conv1 bn' \\(2nd\\): you declared"}),
+    M("shape table in another order, one named entry wrong", "wrong",
+      edit(I3, ('        "conv1": (16, 28, 28),\n', ""),
+           ('        "head": (10, 1, 1),\n',
+            '        "head": (10, 1, 1),\n        "conv1": (16, 26, 26),\n')),
+      {"shapes": "failed"}, {"shapes": "module conv1 gives \\(16, 28, 28\\)"}),
+    M("shape table of blocks only: the convs inside them have no entry",
+      "wrong", edit(BLOCKS, *[(f'        "{k}": {v},\n', "") for k, v in (
+          ("stage1.0", "(16, 28, 28)"), ("stage1.4", "(16, 28, 28)"),
+          ("stage2.0", "(12, 14, 14)"), ("stage2.3", "(24, 14, 14)"),
+          ("stage3.0", "(16, 7, 7)"), ("stage3.3", "(10, 7, 7)"))]),
+      {"shapes": "failed"}, {"shapes": "6 entries; your forward runs 9"}),
     M("shape table with an int", "wrong",
       edit(I3, ('"conv1": (16, 28, 28)', '"conv1": 16')),
       {"shapes": "failed"}, {"shapes": "tuple of ints"}),

@@ -52,7 +52,7 @@ def fake_record(folder, net=None, acc=99.9, **over):
     """A record of this user's trainer claiming `acc`, with `net`'s weights
     (default: the untrained network), matching the code and recipe."""
     g = grade_i3(folder)
-    net = net or GradedNet(load(g.result.out))
+    net = net or GradedNet(load(g.result.out, 1))
     rec = {"step": "i3", "params": weight_count(g.graphs),
            "code_hash": code_hash(folder),
            "graph_hash": graph_hash(g.graphs), "recipe": asdict(g.recipe),
@@ -121,8 +121,9 @@ def test_checkpoint_of_another_architecture_is_refused(step_dir, root,
                                                        tmp_path):
     from tinycnn import probe
 
-    other = probe.run(root / "solutions/i2", out=tmp_path / "i2probe")
-    fake_record(step_dir, net=GradedNet(load(other.out)))
+    other = probe.run(root / "solutions/i2")
+    fake_record(step_dir, net=GradedNet(load(other.out, 1)))
+    other.remove()
     with pytest.raises(Fail, match="checkpoint does not fit"):
         grade_i3(step_dir).check("accuracy")
 

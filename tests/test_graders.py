@@ -16,6 +16,8 @@ import pytest
 from conftest import ROOT, grade, with_ctrl_c
 
 from tinycnn.course import STEPS, title
+from tinycnn.probe import PREFIX
+from tinycnn.sandbox import temp_root
 
 STEP_NAMES = list(STEPS)
 
@@ -68,8 +70,9 @@ def test_ctrl_c_is_reported_as_interrupted(tmp_path):
     impl = tmp_path / "impl"
     shutil.copytree(ROOT / "solutions/i3", impl / "i3")
     model = impl / "i3/model.py"
-    started = tmp_path / "probe-started"
-    model.write_text(f"import time\nopen({str(started)!r}, 'w').close()\n"
+    # the probe runs sandboxed in a copy of the folder: it marks that copy
+    tag = f"started-{os.getpid()}"
+    model.write_text(f"import time\nopen({tag!r}, 'w').close()\n"
                      "time.sleep(60)\n" + model.read_text())
     out = tmp_path / "r.json"
     cmd = [sys.executable, "-m", "pytest", "checks/i3", f"--impl={impl}",
@@ -78,7 +81,7 @@ def test_ctrl_c_is_reported_as_interrupted(tmp_path):
                             stderr=subprocess.STDOUT, text=True,
                             preexec_fn=with_ctrl_c)
     deadline = time.monotonic() + 180  # a cold start imports torch twice
-    while not started.exists():  # the probe is inside the learner's code
+    while not list(temp_root().glob(f"{PREFIX}*/step/{tag}")):  # in it
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.1)
     time.sleep(0.5)

@@ -190,9 +190,9 @@ def _verify(path: Path, gz: Path, digest: str) -> str | None:
 
 def _unpack(gz: Path, path: Path) -> str | None:
     """Unpack a `.gz` twin; a damaged one is removed, and said so."""
-    try:
-        blob = gzip.decompress(gz.read_bytes())
-    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+    try:  # no MNIST file unpacks to more than 48 MB: stop a bomb there
+        blob = _gunzip(gz.read_bytes(), IDX_MAX_BYTES)
+    except (EOFError, zlib.error, gzip.BadGzipFile, ValueError) as e:
         try:
             gz.unlink()
             return f"{gz} was damaged ({e}): removed it"
@@ -212,7 +212,7 @@ def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
             url = f"{mirror}{name}.gz"
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as r:
-                    data = gzip.decompress(r.read())
+                    data = _gunzip(r.read(IDX_MAX_BYTES), IDX_MAX_BYTES)
             except Exception as e:  # any failure: next mirror
                 errors.append(f"{url}: {e}")
                 continue
@@ -225,6 +225,7 @@ def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
 
 
 PICKLE_MAX_BYTES = 300 << 20     # mnist.pkl.gz unpacks to about 220 MB
+IDX_MAX_BYTES = 48 << 20         # the largest IDX file is 47,040,016 bytes
 ARRAY_MAX_ELEMENTS = 60_000 * 784  # more than any array MNIST holds
 
 

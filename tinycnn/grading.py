@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import operator
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,7 +25,7 @@ import torch
 from torch import fx
 
 from tinycnn import network as nw
-from tinycnn import probe, records
+from tinycnn import probe, records, shape_table
 from tinycnn.course import CHECKS, STEPS, Spec, title
 from tinycnn.engine import Diverged, Recipe
 from tinycnn.step import (
@@ -91,10 +90,6 @@ def cause_hint(message: str, check: str = "builds") -> str:
     return hint(check)
 
 
-def _ordinal(i: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(i, f"{i}th")
-
-
 @dataclass
 class Grade:
     """One step folder being graded: the probe's result, read once."""
@@ -137,7 +132,12 @@ class Grade:
 
     @cached_property
     def graphs(self) -> dict[str, nw.Graph]:
-        return nw.load(self.result.out)
+        """The traced network, with the weights training starts from."""
+        try:
+            seed = self.recipe.seed
+        except Fail:  # the epochs check says why; any draw will do here
+            seed = 1
+        return nw.load(self.result.out, seed)
 
     def logits(self, mode: str, X: torch.Tensor, seed: int = 0) -> torch.Tensor:
         with torch.no_grad():
@@ -147,7 +147,7 @@ class Grade:
     def close(self) -> None:
         """Remove the probe's folder (its graphs and facts)."""
         if "result" in self.__dict__:
-            shutil.rmtree(self.result.out, ignore_errors=True)
+            self.result.remove()
 
     def need_graphs(self) -> dict[str, nw.Graph]:
         if self.problem is not None:
@@ -413,13 +413,6 @@ def check_output(g: Grade) -> str:
     return "(B, 10) for B = 1, 3, 64"
 
 
-def layers(ev: nw.Graph) -> list:
-    """The layers layer_shapes() lists: convs, pools, Linears, in order."""
-    kinds = nw.CONV | nw.MAX_POOL | nw.AVG_POOL | nw.ADAPTIVE | nw.LINEAR
-    return [n for n in ev.nodes if n.target in kinds
-            or nw.is_global_average(n)]
-
-
 def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:
     if not isinstance(raw, dict) or "dict" not in raw or not raw["dict"]:
         got = raw.get("repr") if isinstance(raw, dict) else raw
@@ -446,19 +439,12 @@ def check_shapes(g: Grade) -> str:
                f"{e['where']}")
         raise Fail(msg, cause_hint(msg, "shapes"))
     declared = _declared(g.result.facts.get("layer_shapes"))
-    real = layers(ev)
-    if len(declared) != len(real):
-        order = ", ".join(nw.label(n) for n in real)
-        raise Fail(f"layer_shapes() has {len(declared)} entries; your "
-                   f"forward runs {len(real)} layers (one entry each, in "
-                   f"order): {order}", hint("shapes", 2))
-    for i, ((name, want), n) in enumerate(zip(declared, real, strict=True), 1):
-        got = nw.shape(n)
-        if want != got:
-            raise Fail(f"entry {name!r} ({_ordinal(i)}): you declared {want}; "
-                       f"the {_ordinal(i)} layer of your forward "
-                       f"({nw.label(n)}) gives {got}", hint("shapes", 1))
-    return f"{len(real)} layers, all as declared"
+    verdict = shape_table.judge(declared, ev)
+    if not verdict.ok:
+        raise Fail(verdict.message, hint("shapes", verdict.tier))
+    n = len(shape_table.layers(ev))
+    told = "" if len(declared) == n else f"{len(declared)} entries for "
+    return f"{told}{n} layers, all as declared"
 
 
 def check_epochs(g: Grade) -> str:
@@ -514,16 +500,20 @@ def check_accuracy(g: Grade) -> str:
     if found is None:
         raise Fail("training wrote no run record", hint("accuracy"))
     record, state = found
-    net = nw.GradedNet(nw.load(g.result.out))  # fresh, to load weights
+    net = nw.GradedNet(nw.load(g.result.out, 0))  # fresh, to load weights
     try:
         net.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, AttributeError, ValueError) as e:
         raise Fail(f"the checkpoint does not fit your network: {e}",
                    "retrain with --retrain") from None
-    from tinycnn.data import load_mnist
+    from tinycnn.data import DataError, load_mnist
     from tinycnn.engine import evaluate
 
-    _, _, X_test, y_test = load_mnist()
+    try:
+        _, _, X_test, y_test = load_mnist()
+    except DataError as e:
+        raise Fail(f"MNIST is not available: {e}", "Run python -m tinycnn "
+                   "data, which says what it needs.") from None
     net.to(g.device)
     _, acc = evaluate(net, X_test.to(g.device), y_test.to(g.device))
     last = ", ".join(f"{r['test_acc']:.2f}" for r in record["epochs"][-3:])

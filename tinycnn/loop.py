@@ -62,8 +62,16 @@ def todos(folder: Path) -> list[str]:
     return found
 
 
+PRISTINE = "skeleton"  # checks/iN/skeleton/: the student edition's copy
+
+
 def skeleton(step: str) -> dict[str, str]:
-    return {n: strip((ROOT / "solutions" / step / n).read_text(), step)
+    """The step's skeleton files: derived from the reference, or, in a
+    student edition (no solutions/), its pristine copy in checks/iN/."""
+    ref = ROOT / "solutions" / step
+    if ref.is_dir():
+        return {n: strip((ref / n).read_text(), step) for n in FILES}
+    return {n: (ROOT / "checks" / step / PRISTINE / n).read_text()
             for n in FILES}
 
 
@@ -314,6 +322,12 @@ def solution(step: str, anyway: bool = False, impl: str = "steps",
     """Show the diff from the learner's files to the reference, once the
     step has passed (or `anyway`). Returns whether it was shown."""
     folder = folder_of(step, impl)
+    ref = ROOT / "solutions" / step
+    if not ref.is_dir():
+        say(f"The reference solutions are not in this copy of the course: "
+            f"your instructor releases {step}'s (usually after its "
+            "deadline).")
+        return False
     if not passed(folder):
         if not anyway:
             say(f"{impl}/{step} has not passed yet: the reference opens once "
@@ -323,7 +337,6 @@ def solution(step: str, anyway: bool = False, impl: str = "steps",
             return False
         say("Before passing: reading the answer now teaches less than "
             "getting there. Try the hints first.\n")
-    ref = ROOT / "solutions" / step
     for name in FILES:
         mine = (folder / name).read_text().splitlines(keepends=True) \
             if (folder / name).is_file() else []

@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
+from tinycnn.graphfile import attr
+
 aten = torch.ops.aten
 
 BATCH_NORM = {aten.batch_norm.default, aten.native_batch_norm.default,
@@ -65,7 +67,7 @@ PASS_THROUGH = BATCH_NORM | DROPOUT | {
     aten.detach.default}
 
 
-def val(n: fx.Node):  # the fake tensor traced for `n`
+def val(n: fx.Node):  # what `n` computes: shape and dtype, on "meta"
     v = n.meta.get("val")
     if isinstance(v, (tuple, list)):
         v = v[0] if v and torch.is_tensor(v[0]) else None
@@ -73,14 +75,13 @@ def val(n: fx.Node):  # the fake tensor traced for `n`
 
 
 def shape(n: fx.Node) -> tuple[int, ...] | None:
-    """Output shape of `n` without the batch dimension."""
+    """Output shape of `n` without the batch dimension; None where a size
+    beyond the batch follows the batch size."""
     v = val(n)
-    if v is None or v.dim() == 0:
+    if v is None or v.dim() == 0 or any(d > 0 for d in
+                                        n.meta.get("dynamic", ())):
         return None
-    try:
-        return tuple(int(s) for s in v.shape[1:])
-    except (TypeError, RuntimeError):  # a dynamic size beyond the batch
-        return None
+    return tuple(int(s) for s in v.shape[1:])
 
 
 def spatial(n: fx.Node) -> int:
@@ -186,13 +187,16 @@ class _Tap(fx.Interpreter):
         return self.run(X), self.deltas
 
 
-def load(folder: Path) -> dict[str, Graph]:
-    """The exported graphs a probe left in `folder`, by mode."""
-    graphs = {}
-    for mode in ("train", "eval"):
-        ep = torch.export.load(Path(folder) / f"{mode}.pt2")
-        graphs[mode] = Graph(mode, ep.module())
-    return graphs
+def load(folder: Path, seed: int) -> dict[str, Graph]:
+    """The traced graphs a probe left in `folder`, by mode, read as
+    untrusted data (graphfile.GraphFileError if they are not sound), with
+    the grader's own initial weights drawn under `seed` (initial.py;
+    InitError if one cannot be drawn)."""
+    from tinycnn import graphfile, initial
+
+    modules, tensors = graphfile.read(Path(folder))
+    initial.reset(list(modules.values()), tensors, seed)
+    return {mode: Graph(mode, gm) for mode, gm in modules.items()}
 
 
 def graph_hash(graphs: dict[str, Graph]) -> str:
@@ -211,17 +215,22 @@ def weights(graphs: dict[str, Graph]) -> dict[str, int]:
     BatchNorm's running statistics and a step counter (`add_` only).
     """
     counted: dict[str, int] = {}
+    seen: set[int] = set()  # a tensor two layers share counts once
+
+    def count(name: str, t) -> None:
+        if name not in counted and id(t) not in seen:
+            seen.add(id(t))
+            counted[name] = t.numel()
+
     for g in graphs.values():
         params = dict(g.gm.named_parameters(remove_duplicate=False))
         for name, p in params.items():
-            counted[name] = p.numel()
+            count(name, p)
         for n in g.gm.graph.find_nodes(op="get_attr"):
-            if n.target in params or n.target in counted:
-                continue
-            t = _attr(g.gm, n.target)
-            if not torch.is_tensor(t) or _is_statistic(n):
-                continue
-            counted[n.target] = t.numel()
+            t = attr(g.gm, n.target)
+            if n.target not in params and torch.is_tensor(t) and \
+                    not _is_statistic(n):
+                count(n.target, t)
     return counted
 
 
@@ -229,13 +238,6 @@ def weight_count(graphs: dict[str, Graph]) -> int:
     """How many weights the network keeps: what a record's "params" says
     and the parameter rule counts."""
     return sum(weights(graphs).values())
-
-
-def _attr(gm: nn.Module, target: str):
-    obj = gm
-    for part in target.split("."):
-        obj = getattr(obj, part, None)
-    return obj
 
 
 def _is_statistic(n: fx.Node) -> bool:

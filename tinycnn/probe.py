@@ -5,20 +5,23 @@
 It imports the step's train.py and model.py, calls recipe() and
 layer_shapes() once, builds Net(), runs it on a channels_last batch (as
 training feeds it) and exports the network with torch.export in train and
-eval mode. It writes OUT/facts.json after every phase, and OUT/train.pt2
-and OUT/eval.pt2. The grader never imports learner code: it reads these
-files, judges the exported graphs, and trains and evaluates the graphs.
-Whatever this process reports, the verdict is about the exported network.
+eval mode. It writes OUT/facts.json after every phase, and the traced
+network as plain data (graphfile.py). The grader never imports learner
+code: it reads these files (as untrusted: no pickle, nothing that runs
+code), judges the traced graphs, and trains and evaluates them itself.
+Whatever this process reports, the verdict is about the traced network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import faulthandler
 import importlib.util
 import json
 import math
 import os
+import shutil
 import sys
 import traceback
 from dataclasses import dataclass
@@ -87,6 +90,8 @@ class Probe:
     def run(self) -> None:
         import torch
 
+        from tinycnn import graphfile
+
         torch.set_num_threads(1)
         sys.path.insert(0, str(self.folder))
         train = self.phase("import train.py", import_file,
@@ -142,13 +147,16 @@ class Probe:
             self.phase(f"forward ({mode} mode)", net, X)
             if f"forward ({mode} mode)" in self.facts["errors"]:
                 return self.finish()
+        graphs = {}
         for mode in ("train", "eval"):
             getattr(net, mode)()
             ep = self.phase(f"torch.export ({mode} mode)", export, net, X,
                             start)
             if ep is None:
                 return self.finish()
-            torch.export.save(ep, self.out / f"{mode}.pt2")
+            graphs[mode] = ep.module()
+        self.phase("saving the traced network", graphfile.write, graphs,
+                   self.out)
         self.finish()
 
     def describe_recipe(self, recipe) -> dict:
@@ -206,10 +214,12 @@ if __name__ == "__main__":
 @dataclass
 class Result:
     """What a probe child left: facts, graphs, and how it ended."""
-    out: Path                 # folder with facts.json, train.pt2, eval.pt2
+    out: Path                 # folder with facts.json and the graph files
     facts: dict               # see Probe.facts
     ended: str | None         # None, or why the child stopped early
     output: str               # the child's stdout and stderr (its tail)
+    folder: Path | None = None  # everything of this probe, to remove
+    isolation: str = ""       # how the child was kept from the grader
 
     def error(self, phase: str) -> dict | None:
         return self.facts.get("errors", {}).get(phase)
@@ -222,56 +232,80 @@ class Result:
 
     @property
     def has_graphs(self) -> bool:
-        return all((self.out / f"{m}.pt2").is_file() for m in ("train", "eval"))
+        from tinycnn.graphfile import MODES, TENSORS
+
+        return all((self.out / n).is_file() for n in (
+            TENSORS, *(f"graph-{m}.json" for m in MODES)))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder or self.out, ignore_errors=True)
+
+
+PREFIX = "tinycnn-probe-"
 
 
 def run(folder: Path, timeout: float | None = None,
-        out: Path | None = None, seed: int | None = None) -> Result:
-    """Probe the step in `folder` in a child process; never raises for
-    anything the learner's code does (a hang, an exit, a crash).
+        seed: int | None = None) -> Result:
+    """Probe the step in `folder` in a sandboxed child process (a copy of
+    the folder, sandbox.py); never raises for anything the learner's code
+    does (a hang, an exit, a crash). It works in a temporary folder that
+    Result.remove() deletes.
 
     Net() is built under torch.manual_seed(seed), by default the recipe's
-    seed: the exported weights are the run's initial weights.
+    seed (the grader draws the weights training starts from itself).
     """
-    import subprocess
-    import tempfile
+    from tinycnn import graphfile, sandbox
 
     timeout = timeout or float(os.environ.get("TINYCNN_PROBE_TIMEOUT") or 120)
-    out = Path(out or tempfile.mkdtemp(prefix="tinycnn-probe-"))
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "output.txt"
-    cmd = [sys.executable, "-m", "tinycnn.probe", str(folder), str(out),
-           str(timeout), *([str(seed)] if seed is not None else [])]
-    ended = None
-    with open(log, "wb") as f:
-        # its own session: a Ctrl-C in the terminal reaches the grader, which
-        # then stops the child; the child's signals never reach the grader
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=folder,
-                                start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            rc = None
-            ended = f"did not finish within {timeout:.0f} s"
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    remove_stale()
+    base = sandbox.workdir(f"{PREFIX}{os.getpid()}-")
+    child = sandbox.prepare(Path(folder), base)
+    cmd = [sys.executable, "-c", "import sys; from tinycnn.probe import "
+           "main; sys.exit(main(sys.argv[1:]))", str(child.step),
+           str(child.out), str(timeout),
+           *([str(seed)] if seed is not None else [])]
+    done = sandbox.run(cmd, child, timeout)
     try:
-        facts = json.loads((out / FACTS).read_text())
+        facts = json.loads(graphfile.read_bytes(child.out / FACTS, 1 << 20))
         if not isinstance(facts, dict):
             raise ValueError
-    except (OSError, ValueError):
+    except ValueError:  # GraphFileError too: missing, a link, not JSON
         facts = {"phase": "starting", "errors": {}, "done": False}
-    if ended is None and not facts.get("done"):
+    ended = None
+    if done.timed_out:
+        ended = f"did not finish within {timeout:.0f} s"
+        with contextlib.suppress(ValueError):  # no dump: no line to name
+            ended += hung_at(graphfile.read_bytes(child.out / HANG, 1 << 20)
+                             .decode(errors="replace"))
+    elif not facts.get("done") or done.status != 0:
+        rc = done.status
         how = (f"signal {-rc}" if rc is not None and rc < 0 else
-               f"exit code {rc}")
+               "an unknown status" if rc is None else f"exit code {rc}")
         ended = f"ended the grading process ({how})"
-    text = log.read_text(errors="replace")[-3000:]
-    if ended and "did not finish" in ended:
-        ended += hung_at((out / HANG).read_text(errors="replace"))
-    return Result(out, facts, ended, text)
+    return Result(child.out, facts, ended, done.output, base,
+                  sandbox.isolation().describe())
+
+
+def remove_stale() -> None:
+    """Folders of probes whose grader was killed (kill -9 skips cleanup)."""
+    import re
+
+    from tinycnn.sandbox import temp_root
+
+    for p in temp_root().glob(f"{PREFIX}*"):
+        m = re.match(rf"{PREFIX}(\d+)-", p.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # its grader still runs
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OSError):
+            continue
+        if p.is_dir() and not p.is_symlink() and \
+                p.stat().st_uid == os.geteuid():
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def hung_at(dump: str) -> str:

@@ -15,7 +15,7 @@ from types import ModuleType
 import torch
 
 from tinycnn import network, probe, records
-from tinycnn.data import load_mnist
+from tinycnn.data import DataError, load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
 from tinycnn.paths import ROOT, runs_root
@@ -80,7 +80,7 @@ def probe_error(result: probe.Result) -> str | None:
     for phase in ("import model.py", "Net()", "Net().to(channels_last)",
                   "forward (train mode)",
                   "forward (eval mode)", "torch.export (train mode)",
-                  "torch.export (eval mode)"):
+                  "torch.export (eval mode)", "saving the traced network"):
         e = result.error(phase)
         if e is not None:
             if e["kind"] == "todo":
@@ -141,10 +141,13 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         raise StepError(f"cannot write the run record to {out}: "
                         f"{e.strerror or e}; make it writable, or set "
                         "TINYCNN_RUNS to a folder that is") from None
-    graphs = network.load(result.out)
+    try:  # the grader's own initial weights, drawn under the run's seed
+        graphs = network.load(result.out, recipe.seed)
+    except ValueError as e:  # unreadable graphs, or a tensor it cannot set
+        raise StepError(str(e)) from None
     params = network.weight_count(graphs)
     graph_hash = network.graph_hash(graphs)
-    model = network.GradedNet(graphs)  # the initial weights Net() built
+    model = network.GradedNet(graphs)
     say = on_epoch or _print
     precision, why = choose(device)
     say(f"{folder.name}: {params:,} parameters, {recipe.num_epochs} epochs "
@@ -162,8 +165,12 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         say(f"{folder.name}: {recipe.num_epochs} epochs, about "
             f"{_duration(seconds)} on this machine (from the first batches)")
 
+    try:
+        data = load_mnist()
+    except DataError as e:  # the message says what to do; no traceback
+        raise StepError(f"MNIST is not available: {e}") from None
     t0 = time.perf_counter()
-    history = fit(model, recipe, load_mnist(), device, on_epoch=log,
+    history = fit(model, recipe, data, device, on_epoch=log,
                   progress=progress, on_estimate=estimate,
                   precision=precision)
     record = {
@@ -173,7 +180,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         "graph_hash": graph_hash,
         "params": params,
         "recipe": asdict(recipe),
-        "init_seed": result.facts.get("init_seed"),
+        "init_seed": recipe.seed,
         "device": describe(device),
         "precision": precision,
         "torch": torch.__version__,

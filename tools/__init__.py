@@ -2,4 +2,7 @@
 
     python -m tools derive   # steps/, checks/, nav and CI matrix from the manifest
     python -m tools docs     # the lessons' generated tables and images
+    python -m tools student-edition DIR [--gradescope ZIP]
+                             # the repository students get (and
+                             # Gradescope's autograder zip)
 """

@@ -1,4 +1,5 @@
-"""`python -m tools derive|docs`: see tools/__init__.py."""
+"""`python -m tools derive|docs|student-edition DIR [--gradescope ZIP]`:
+see tools/__init__.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ def main(argv: list[str]) -> int:
 
         for path in write(ROOT):
             print(path.relative_to(ROOT))
+    elif argv[:1] == ["student-edition"] and len(argv) in (2, 4):
+        from pathlib import Path
+
+        from tools.edition import build, gradescope_zip
+
+        files = build(Path(argv[1]))
+        print(f"{len(files)} files in {argv[1]}: the students' repository")
+        if argv[2:3] == ["--gradescope"]:
+            gradescope_zip(Path(argv[1]), Path(argv[3]))
+            print(f"{argv[3]}: Gradescope's autograder zip")
     elif argv[:1] == ["docs"]:
         from tools.docs import write
 

@@ -1,0 +1,343 @@
+"""Attack submissions (tests/attacks.py) graded through the real autograder
+scripts: Gradescope's run_autograder on a copy of the course laid out as
+Gradescope lays it out, and the Classroom job's grading command. Each
+attack must lose marks, leave the course, the key and results.json as they
+were, and leave no process behind.
+
+As root (CI), the grader runs learner code as a uid of its own in its own
+namespaces ("user + namespaces"); the fallbacks are tested by naming a
+lower level (TINYCNN_SANDBOX): "user" inside a mount namespace whose /root
+other users can pass through (a sandbox uid must run Python), "namespaces"
+and "process".
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+from attacks import ATTACKS, Attack
+
+from tinycnn.paths import ROOT
+from tinycnn.sandbox import FIRST_UID, SLOTS
+
+ROOTED = hasattr(os, "geteuid") and os.geteuid() == 0 and \
+    sys.platform.startswith("linux") and shutil.which("unshare") is not None
+# what Gradescope's /autograder/source holds: the course, solutions and all
+# (an instructor may zip the whole repository)
+SOURCE = ("tinycnn", "checks", "steps", "solutions", "instructors",
+          "pyproject.toml")
+
+
+def sandbox_processes() -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if FIRST_UID <= p.stat().st_uid < FIRST_UID + SLOTS:
+                    out.append(int(p.name))
+            except OSError:
+                pass
+    return out
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*.py")):
+        h.update(str(p).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+class Autograder:
+    """/autograder as Gradescope lays it out, in a temp folder."""
+
+    def __init__(self, base: Path, data: Path = ROOT / "data") -> None:
+        self.base, self.data = base, data
+        self.source = base / "source"
+        tracked = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard",
+             *SOURCE], cwd=ROOT, capture_output=True, text=True,
+            check=True).stdout.split()
+        for rel in tracked:
+            (self.source / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, self.source / rel)
+        (self.source / ".git").mkdir()
+        (self.source / ".git/HEAD").write_text("ref: refs/heads/main\n")
+        self.submission = base / "submission"
+        self.results = base / "results" / "results.json"
+        self.results.parent.mkdir(parents=True)
+        self.cache = base / "cache"
+        self.marker = base / "pwned"
+        from tinycnn import records
+
+        os.environ["XDG_CACHE_HOME"] = str(self.cache)
+        try:
+            records._key()  # the signing key exists, as on a used grader
+        finally:
+            del os.environ["XDG_CACHE_HOME"]
+        self.key = self.cache / "tinycnn/record.key"
+
+    def fill(self, src: str) -> str:
+        for k, v in {"{root}": self.source, "{results}": self.results,
+                     "{data}": self.data / "MNIST/raw", "{key}": self.key,
+                     "{marker}": self.marker}.items():
+            src = src.replace(k, str(v))
+        return src
+
+    def submit(self, a: Attack) -> None:
+        shutil.rmtree(self.submission, ignore_errors=True)
+        self.submission.mkdir()
+        model = pretrained() if a.model == "{pretrained}" else a.model
+        (self.submission / "model.py").write_text(self.fill(model))
+        (self.submission / "train.py").write_text(a.train)
+
+    def env(self, step: str, slow: bool, **more) -> dict:
+        return {**os.environ, "AUTOGRADER": str(self.base),
+                "PYTHON": sys.executable, "STEP": step,
+                "SLOW": "1" if slow else "0",
+                "XDG_CACHE_HOME": str(self.cache),
+                "TINYCNN_DATA": str(self.data), **more}
+
+    def run(self, a: Attack, **env) -> tuple[dict, str]:
+        self.submit(a)
+        self.results.unlink(missing_ok=True)
+        out = subprocess.run(
+            ["bash", str(self.source / "instructors/gradescope/run_autograder")],
+            env=self.env(a.step, a.slow, **env), capture_output=True,
+            text=True, timeout=900)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return json.loads(self.results.read_text()), out.stdout + out.stderr
+
+
+def pretrained() -> str:
+    """i0's reference, which loads in Net() the weights the committed
+    reference record trained (a network that passes i0, trained elsewhere)."""
+    state = (ROOT / "benchmarks/results/reference-cpu/i0.pt").read_bytes()
+    blob = base64.b64encode(state).decode()
+    src = (ROOT / "solutions/i0/model.py").read_text()
+    return src.replace("        # <<<\n\n    def forward", '''        # <<<
+        import base64, io
+        state = torch.load(io.BytesIO(base64.b64decode(WEIGHTS)))
+        self.load_state_dict({k.removeprefix("net."): v
+                              for k, v in state.items()})
+
+    def forward''', 1) + f"\n\nWEIGHTS = {blob!r}\n"
+
+
+def failed(data: dict) -> set[str]:
+    return {t["name"] for t in data["tests"] if t["status"] == "failed"}
+
+
+def check_names(step: str, checks) -> set[str]:
+    from tinycnn.course import STEPS, title
+
+    return {title(c, STEPS[step]) for c in checks}
+
+
+def verify(ag: Autograder, a: Attack, data: dict, log: str,
+           before: str) -> None:
+    """What must hold after every attack."""
+    text = json.dumps(data)
+    assert data["score"] < len(data["tests"]), (a.name, text)
+    lost = check_names(a.step, a.lose)
+    assert lost <= failed(data), (a.name, text)
+    for s in a.says:
+        assert s in text, (a.name, s, text)
+    for s in a.not_says:
+        assert s not in text, (a.name, s, text)
+    assert ag.key.read_text() not in text + log
+    assert digest(ag.source) == before, f"{a.name}: the course changed"
+    assert not ag.marker.exists(), f"{a.name}: code ran in the grader"
+    for d in (ag.source / "checks/i3", ag.source, ag.source / "tinycnn"):
+        assert not (d / "matplotlib.py").exists(), a.name
+    if a.extra.get("watch"):  # give anything left behind time to act
+        time.sleep(a.extra["watch"])
+        assert json.loads(ag.results.read_text()) == data, a.name
+    assert not sandbox_processes(), f"{a.name}: processes left behind"
+
+
+needs_root = pytest.mark.skipif(not ROOTED, reason="the sandbox path needs "
+                                "root, Linux and unshare (CI has them)")
+FAST = [a for a in ATTACKS if not a.slow and a.route != "processes"]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Every fast attack, two at a time, each in its own /autograder."""
+    if not ROOTED:
+        pytest.skip("needs root")
+
+    def one(a: Attack):
+        ag = Autograder(tmp_path_factory.mktemp("ag"))
+        before = digest(ag.source)
+        data, log = ag.run(a)
+        return ag, data, log, before
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip([a.name for a in FAST], pool.map(one, FAST),
+                        strict=True))
+
+
+def test_the_library_covers_every_route():
+    routes = {a.route for a in ATTACKS}
+    assert routes >= {"archive", "grader path", "course tree", "key",
+                      "test set", "solutions", "daemons", "results rewrite",
+                      "signals", "weights", "memory", "processes"}
+    assert len(ATTACKS) >= 15
+
+
+@needs_root
+@pytest.mark.parametrize("a", FAST, ids=[a.name for a in FAST])
+def test_attack_loses_marks(a, graded):
+    ag, data, log, before = graded[a.name]
+    verify(ag, a, data, log, before)
+    assert "user + namespaces" in data["output"]
+
+
+@needs_root
+@pytest.mark.slow
+@pytest.mark.parametrize("a", [a for a in ATTACKS if a.slow or
+                               a.route == "processes"],
+                         ids=lambda a: a.name)
+def test_slow_attack_loses_marks(a, tmp_path):
+    ag = Autograder(tmp_path)
+    before = digest(ag.source)
+    data, log = ag.run(a, TINYCNN_PROBE_TIMEOUT="30")
+    verify(ag, a, data, log, before)
+    if a.route == "weights":  # trained from the grader's own draw
+        m = re.search(r"final test accuracy ([\d.]+)%", json.dumps(data))
+        assert m and float(m.group(1)) < 50, data
+
+
+# ------------------------------------------------------------ Classroom
+
+
+def workflow() -> dict:
+    return yaml.safe_load((ROOT / ".github/workflows/classroom.yml")
+                          .read_text())
+
+
+def test_classroom_grades_with_the_pinned_grader_only():
+    wf = workflow()
+    for name, job in wf["jobs"].items():
+        uses = [s for s in job["steps"] if "uses" in s]
+        grader = [s for s in uses if s.get("with", {}).get("path") ==
+                  "grader"]
+        assert grader and grader[0]["with"]["repository"] == \
+            "${{ env.GRADER_REPO }}" and grader[0]["with"]["ref"] == \
+            "${{ env.GRADER_REF }}", name
+        runs = " ".join(s.get("run", "") for s in job["steps"])
+        # the student's repository gives its step files, nothing else
+        assert re.findall(r"student/[\w./${} -]*", runs) and all(
+            p.startswith("student/steps/") for p in re.findall(
+                r"student/\S*", runs)), runs
+        assert "grader/.venv/bin/python -m tinycnn.autograde" in runs
+
+
+def classroom_command(job: str, submission: Path, results: Path,
+                      step: str) -> list[str]:
+    line = next(s["run"] for s in workflow()["jobs"][job]["steps"]
+                if s.get("name", "").startswith("Grade"))
+    line = line.replace("${{ matrix.step }}", step).replace(
+        "sudo -E ", "").replace("grader/.venv/bin/python", sys.executable)
+    line = line.replace(f"student/steps/{step}", str(submission)).replace(
+        "--results results.json", f"--results {results}")
+    return line.split()
+
+
+@needs_root
+def test_classroom_command_grades_attacks_and_the_reference(tmp_path):
+    ag = Autograder(tmp_path / "ag")
+    before = digest(ag.source)
+    tamper = next(a for a in ATTACKS if a.route == "course tree")
+    ag.submit(tamper)
+    cmd = classroom_command("structure", ag.submission, ag.results, "i3")
+    env = ag.env("i3", False)
+    out = subprocess.run(cmd, cwd=ag.source, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 1, out.stdout + out.stderr  # --strict: failed
+    verify(ag, tamper, json.loads(ag.results.read_text()), out.stdout,
+           before)
+    ref = tmp_path / "ref"
+    shutil.copytree(ROOT / "solutions/i3", ref)
+    cmd = classroom_command("structure", ref, ag.results, "i3")
+    out = subprocess.run(cmd, cwd=ag.source, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads(ag.results.read_text())
+    assert data["score"] == len(data["tests"]) >= 7, data
+
+
+# ------------------------------------------------------------ fallbacks
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux")
+@pytest.mark.parametrize("level", ["process", "namespaces"])
+def test_lower_levels_still_end_every_process(tmp_path, level):
+    """Without root (a learner's laptop): the level is named in the grade,
+    and a daemon that detaches from the submission's process group is
+    still killed before the score is written."""
+    ag = Autograder(tmp_path)
+    daemon = next(a for a in ATTACKS if a.route == "daemons")
+    before = digest(ag.source)
+    data, log = ag.run(daemon, TINYCNN_SANDBOX=level)
+    assert f"sandbox: {level}" in data["output"], data["output"]
+    verify(ag, daemon, data, log, before)
+    if level == "namespaces":  # the tree is read-only, the key unseen
+        for name in ("the engine and the grader edited on disk",
+                     "reads the record-signing key"):
+            a = next(x for x in ATTACKS if x.name == name)
+            data, log = ag.run(a, TINYCNN_SANDBOX=level)
+            verify(ag, a, data, log, before)
+
+
+@needs_root
+def test_user_level_without_namespaces(tmp_path):
+    """Root in a container that may not make namespaces: a uid of its own,
+    the private folders made o-rwx. Run inside a mount namespace where
+    other users can reach this machine's Python (its /root is private)."""
+    ag = Autograder(tmp_path, data=tmp_path / "data")
+    raw = ag.data / "MNIST/raw"
+    raw.mkdir(parents=True)
+    for f in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / f).write_bytes(b"the test set")
+    before = digest(ag.source)
+    for name in ("reads the MNIST test set", "reads the reference solutions",
+                 "the engine and the grader edited on disk",
+                 "a detached daemon rewrites results.json after the grade"):
+        a = next(x for x in ATTACKS if x.name == name)
+        ag.submit(a)
+        ag.results.unlink(missing_ok=True)
+        script = reach_python() + (
+            f'exec bash "{ag.source}/instructors/gradescope/run_autograder"')
+        out = subprocess.run(["unshare", "--mount", "bash", "-c", script],
+                             env=ag.env(a.step, False, TINYCNN_SANDBOX="user"),
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr
+        data = json.loads(ag.results.read_text())
+        assert "sandbox: user:" in data["output"], data["output"]
+        verify(ag, a, data, out.stdout, before)
+
+
+def reach_python() -> str:
+    """Shell lines that give /root mode 755 in this mount namespace, with
+    only this Python's installation in it."""
+    base = Path(sys.base_prefix).resolve()
+    if not str(base).startswith("/root/"):
+        return ""
+    return (f'mkdir -p /tmp/.py-{os.getpid()} && '
+            f'mount --bind "{base}" /tmp/.py-{os.getpid()} && '
+            'mount -t tmpfs -o mode=755 tmpfs /root && '
+            f'mkdir -p "{base}" && mount --bind /tmp/.py-{os.getpid()} '
+            f'"{base}" && ')

@@ -1,0 +1,163 @@
+"""Does the learner's layer_shapes() table describe the traced network?
+
+The rule (course.CHECKS["shapes"]): the table is right about every layer
+it names, and covers every conv, pool and Linear. Entries are matched to
+what forward computes:
+
+- by name, where an entry's name is a module's path ("conv1", "block.0"):
+  it states that module's output (its last op), wherever it stands in the
+  table;
+- by order otherwise: the other entries, in their order, each state the
+  output of some op of forward, in forward order.
+
+Forward splits into segments, one per conv, pool, global average and
+Linear (the layer and the ops after it up to the next one: BatchNorm,
+activations, dropout, a flatten). An entry covers the segment of the op it
+states; every segment must be covered. So extra entries that are right
+(a BatchNorm's output, a block's output, the flattened map) are fine, in
+the table's order or under their module's name; a missing layer or a
+wrong shape fails with what forward really computes there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import fx
+
+from tinycnn import network as nw
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    message: str = ""   # why not, for the learner
+    tier: int = 1       # which hint of the shapes check fits
+
+
+def _ordinal(i: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(i, f"{i}th")
+
+
+def layers(ev: nw.Graph) -> list[fx.Node]:
+    """The layers the table must cover: convs, pools, Linears, in order."""
+    kinds = nw.CONV | nw.MAX_POOL | nw.AVG_POOL | nw.ADAPTIVE | nw.LINEAR
+    return [n for n in ev.nodes if n.target in kinds
+            or nw.is_global_average(n)]
+
+
+def _on_path(ev: nw.Graph) -> list[fx.Node]:
+    """The input, then every op whose output depends on the image and has
+    a shape: what an entry may describe."""
+    inp = ev.gm.graph.find_nodes(op="placeholder")[0]
+    reached, out = {inp}, [inp]
+    for n in ev.nodes:
+        if any(a in reached for a in n.all_input_nodes):
+            reached.add(n)
+            if nw.shape(n) is not None:
+                out.append(n)
+    return out
+
+
+def _modules(ops: list[fx.Node]) -> dict[str, fx.Node]:
+    """{module path: its output op} for modules called once (their ops one
+    contiguous run of `ops`)."""
+    runs: dict[str, list[int]] = {}
+    for i, n in enumerate(ops):
+        for path, _ in (n.meta.get("nn_module_stack") or {}).values():
+            if path:
+                runs.setdefault(path, []).append(i)
+    return {p: ops[ix[-1]] for p, ix in runs.items()
+            if ix[-1] - ix[0] + 1 == len(ix)}
+
+
+def _key(name: str) -> str:
+    """'features[3]' -> 'features.3': how a learner may write a path."""
+    return name.replace("[", ".").replace("]", "").strip(".")
+
+
+def judge(declared: list[tuple[str, tuple[int, ...]]],
+          ev: nw.Graph) -> Verdict:
+    real = layers(ev)
+    ops = _on_path(ev)
+    segment, s = {}, -1
+    for n in ops:
+        if n in real:
+            s = real.index(n)
+        segment[n] = s
+    layer_list = ", ".join(nw.label(n) for n in real)
+    if len(declared) < len(real):
+        return Verdict(False, f"layer_shapes() has {len(declared)} entries; "
+                       f"your forward runs {len(real)} layers (one entry "
+                       f"each, in order): {layer_list}", 2)
+    named = _modules(ops)
+    covered, loose = set(), []
+    for i, (name, want) in enumerate(declared, 1):
+        op = named.get(_key(name))
+        if op is None:
+            loose.append((i, name, want))
+            continue
+        got = nw.shape(op)
+        if want != got:
+            return Verdict(False, f"entry {name!r} ({_ordinal(i)}): you "
+                           f"declared {want}; your module {_key(name)} gives "
+                           f"{got} (its last op: {nw.label(op)})")
+        covered.add(segment[op])
+    need = [k for k in range(len(real)) if k not in covered]
+    return _by_order(loose, ops, segment, need, real)
+
+
+def _by_order(loose, ops, segment, need, real) -> Verdict:
+    """Place the unnamed entries on ops in forward order (each on an op
+    with its shape, never before the one before it) so that every segment
+    in `need` gets one: a small dynamic programme over (entry, op)."""
+    def skips(a: int, b: int) -> int | None:
+        """The first needed segment strictly between a and b, if any."""
+        return next((k for k in need if a < k < b), None)
+
+    shape = [nw.shape(n) for n in ops]
+    # reach[i]: ops where entry i can stand, all needed segments up to its
+    # own covered; from[i][p]: the op entry i-1 stood on
+    reach: list[set[int]] = []
+    for i, (_, _, want) in enumerate(loose):
+        here = set()
+        for p, got in enumerate(shape):
+            if got != want:
+                continue
+            if i == 0:
+                ok = skips(-2, segment[ops[p]]) is None
+            else:
+                ok = any(q <= p and skips(segment[ops[q]],
+                                          segment[ops[p]]) is None
+                         for q in reach[i - 1])
+            if ok:
+                here.add(p)
+        if not here:
+            return _wrong(loose, i, reach, ops, segment, need, real)
+        reach.append(here)
+    last = max((segment[ops[p]] for p in reach[-1]), default=-2) \
+        if loose else -2
+    missing = [k for k in need if k > last] if loose else need
+    if not missing:
+        return Verdict(True)
+    k = missing[0]
+    return Verdict(False, f"layer_shapes() has no entry for "
+                   f"{nw.label(real[k])} {nw.shape(real[k])}, the "
+                   f"{_ordinal(k + 1)} layer of your forward (one entry per "
+                   "conv, pool and Linear, in order: "
+                   f"{', '.join(nw.label(n) for n in real)})", 2)
+
+
+def _wrong(loose, i, reach, ops, segment, need, real) -> Verdict:
+    """Entry i fits nowhere after the entries before it: name the layer
+    forward runs where it should be."""
+    index, name, want = loose[i]
+    after = max((segment[ops[p]] for p in reach[i - 1]), default=-1) \
+        if i else -1
+    nxt = next((k for k in need if k > after), None)
+    if nxt is None:
+        nxt = min(after + 1, len(real) - 1)
+    n = real[nxt]
+    return Verdict(False, f"entry {name!r} ({_ordinal(index)}): you "
+                   f"declared {want}; the {_ordinal(nxt + 1)} layer of your "
+                   f"forward ({nw.label(n)}) gives {nw.shape(n)}")
