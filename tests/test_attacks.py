@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -303,11 +304,21 @@ def test_lower_levels_still_end_every_process(tmp_path, level):
 
 
 @needs_root
-def test_user_level_without_namespaces(tmp_path):
+def test_user_level_without_namespaces():
     """Root in a container that may not make namespaces: a uid of its own,
     the private folders made o-rwx. Run inside a mount namespace where
     other users can reach this machine's Python (its /root is private)."""
-    ag = Autograder(tmp_path, data=tmp_path / "data")
+    # like /autograder: a folder every user may pass through (pytest's
+    # own temp folder is private to root)
+    base = Path(tempfile.mkdtemp(prefix="tinycnn-user-level-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        user_level(Autograder(base, data=base / "data"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def user_level(ag: Autograder) -> None:
     raw = ag.data / "MNIST/raw"
     raw.mkdir(parents=True)
     for f in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):

@@ -2,7 +2,9 @@
 and every failure says what to do."""
 
 import json
+import os
 import shutil
+import subprocess
 from dataclasses import asdict
 
 import pytest
@@ -43,6 +45,31 @@ def test_nan_loss_stops_early_with_hint(step_dir):
     edit(step_dir, "train.py", "lr=0.2", "lr=1e36")
     with pytest.raises(Fail, match="loss became .* lr"):
         grade_i3(step_dir).check("accuracy")
+
+
+def test_data_error_during_a_grade_is_its_message(step_dir, monkeypatch):
+    """No traceback in results.json: the DataError's own words."""
+    monkeypatch.setenv("TINYCNN_DATA", "/dev/null/mnist")
+    with pytest.raises(Fail) as e:
+        grade_i3(step_dir).check("accuracy")
+    assert e.value.message.startswith("MNIST is not available:")
+    assert "Traceback" not in str(e.value) and len(str(e.value)) < 1500
+
+
+def test_a_killed_graders_probe_folder_is_removed_by_the_next(tmp_path):
+    """kill -9 skips cleanup: the next probe removes folders whose grader
+    (the pid in their name) is gone, and only those."""
+    from tinycnn import probe
+    from tinycnn.sandbox import workdir
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone = workdir(f"{probe.PREFIX}{dead.pid}-")
+    alive = workdir(f"{probe.PREFIX}{os.getppid()}-")
+    (gone / "out").mkdir()
+    probe.remove_stale()
+    assert not gone.exists() and alive.exists()
+    shutil.rmtree(alive)
 
 
 # ------------------------------------------------------ records and cache

@@ -114,6 +114,22 @@ def test_damaged_gz_is_named_removed_and_refetched(fake_world, monkeypatch):
     assert not gz.exists() and len(calls) == 1
 
 
+def test_gz_bomb_is_refused_before_it_is_unpacked(tmp_path):
+    """A .gz twin that unpacks to 200 MB (no MNIST file is over 48 MB): the
+    unpacker stops at its cap, names it, and removes it."""
+    raw = tmp_path / "MNIST/raw"
+    raw.mkdir(parents=True)
+    gz = raw / "train-labels-idx1-ubyte.gz"
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = bytes(1 << 20)
+    gz.write_bytes(b"".join(z.compress(chunk) for _ in range(200))
+                   + z.flush())
+    assert gz.stat().st_size < 1 << 20
+    why = data._unpack(gz, raw / "train-labels-idx1-ubyte")
+    assert "larger than 48 MB" in why and "removed it" in why, why
+    assert not gz.exists()
+
+
 # -------------------------- 2. folders, unreadable files, read-only folders
 
 
