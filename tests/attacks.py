@@ -16,25 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-HEAD = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
+from mutants import BIG as _BIG
+from mutants import HEAD, SHAPES_BIG
 
 # 500K parameters, no GAP head: fails params and gap when graded honestly
-BIG = '''
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c = nn.Conv2d(1, 64, 3, padding=1)
-        self.bn = nn.BatchNorm2d(64)
-        self.fc = nn.Linear(64 * 28 * 28, 10)
-
-    def forward(self, x):
-        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
-        return self.fc(x.flatten(1))
-
-
-def layer_shapes():
-    return {"c": (64, 28, 28), "fc": (10,)}
-'''
+BIG = _BIG + SHAPES_BIG
 
 TRAIN = '''from tinycnn import Recipe
 

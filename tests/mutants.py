@@ -323,9 +323,9 @@ MUTANTS = [
                          '        "conv1 bn": (16, 28, 28),\n'
                          '        "conv1 relu": (16, 28, 28),\n'
                          '        "conv1 dropout": (16, 28, 28),\n'),
-                        ('        "gap": (16, 1, 1),\n',
-                         '        "gap": (16, 1, 1),\n'
-                         '        "flattened": (16,),\n'))),
+                        ('        "head": (10, 1, 1),\n',
+                         '        "head": (10, 1, 1),\n'
+                         '        "flattened": (10,),\n'))),
     M("shape table: one entry per Sequential block that ends in a conv, "
       "and one per conv in it", "legit", BLOCKS),
     M("shape table named after the modules, in another order", "legit",

@@ -13,7 +13,7 @@ import torch
 from tinycnn import data, grading, records
 from tinycnn.course import STEPS
 from tinycnn.grading import Fail, Grade
-from tinycnn.network import GradedNet, graph_hash, load, weight_count
+from tinycnn.network import INIT, GradedNet, graph_hash, load, weight_count
 from tinycnn.step import code_hash, run_dir, train_step
 
 
@@ -83,7 +83,7 @@ def fake_record(folder, net=None, acc=99.9, **over):
     rec = {"step": "i3", "params": weight_count(g.graphs),
            "code_hash": code_hash(folder),
            "graph_hash": graph_hash(g.graphs), "recipe": asdict(g.recipe),
-           "final_test_acc": acc, "epochs": [
+           "init": INIT, "final_test_acc": acc, "epochs": [
                {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": acc,
                 "test_acc": acc}], **over}
     records.save(run_dir(folder), rec, net)
@@ -130,8 +130,10 @@ def test_unsigned_record_is_retrained(step_dir, monkeypatch):
 # a record is reused only for the same code, traced graph and weight count:
 # the graph hash names layers, not widths, so widths read from a config
 # file change the count alone
-@pytest.mark.parametrize("differs", [{"code_hash": "0" * 64}, {"params": 1}],
-                         ids=["changed code", "other widths"])
+@pytest.mark.parametrize("differs", [{"code_hash": "0" * 64}, {"params": 1},
+                                     {"init": None}],
+                         ids=["changed code", "other widths",
+                              "started from Net()'s own weights"])
 def test_record_that_does_not_match_is_not_reused(step_dir, monkeypatch,
                                                   differs):
     fake_record(step_dir, **differs)

@@ -36,7 +36,11 @@ CHECKS = {c.id: c for c in [
           "model.py and train.py import; Net() builds; a (B, 1, 28, 28) "
           "batch in channels_last memory (as training feeds it) runs in "
           "train and eval mode and gives finite numbers; torch.export can "
-          "trace forward (no Python decisions on tensor values).",
+          "trace forward (no Python decisions on tensor values), into ATen "
+          "ops that compute (none that reads files), and no op computes "
+          "more than 262,144 values per image. Your code runs in a "
+          "separate, sandboxed process; the grader reads only the traced "
+          "network it hands back.",
           ("The message names the line that failed: start there.",
            "The grader runs your code in a separate process, as training "
            "does: a float32 batch of shape (B, 1, 28, 28) in channels_last "
@@ -47,7 +51,8 @@ CHECKS = {c.id: c for c in [
     Check("params", "at most {max_params:,} parameters",
           "Every tensor the network keeps counts: its parameters, its "
           "buffers other than BatchNorm's running statistics, and tensor "
-          "constants used in forward.",
+          "constants used in forward; a tensor two layers share counts "
+          "once.",
           ("Count with python -m tinycnn summary steps/<step>, which "
            "counts what the grader counts; sum(p.numel() for p in "
            "Net().parameters()) misses buffers and tensor constants.",
@@ -110,17 +115,23 @@ CHECKS = {c.id: c for c in [
            "Flatten with X.flatten(1), never a fixed batch size; a 1x1 "
            "conv head gives (B, 10, 1, 1): flatten it too.")),
     Check("shapes", "layer_shapes() matches the forward pass",
-          "layer_shapes() returns one entry per layer, in forward order: "
-          "every conv, every pool (max, average, global average) and "
-          "every Linear, each with its output shape without the batch "
-          "dimension as a tuple of ints. The names are yours.",
+          "layer_shapes() returns a dict of entries {name: output shape "
+          "without the batch dimension, a tuple of ints} that covers every "
+          "conv, every pool (max, average, global average) and every "
+          "Linear, and is right about every layer it names. An entry named "
+          "after a module (\"conv1\", \"features.3\") states that "
+          "module's output, wherever it stands; the other entries are read "
+          "in forward order, each the output of some op (a BatchNorm's, a "
+          "block's or the flattened map are fine as extra entries).",
           ("Work each layer's output shape out by hand, in order.",
            "A 3x3 conv with padding=1 keeps H x W, without padding it "
            "trims 2 (28 -> 26); MaxPool2d(2) halves it; a conv's C is its "
            "out_channels; AdaptiveAvgPool2d(1) gives (C, 1, 1), and "
            "X.mean((2, 3)) is a global average too, entry (C,).",
            "One entry per conv, pool and Linear, also inside an "
-           "nn.Sequential: check with python -m tinycnn summary.")),
+           "nn.Sequential (name it after the module, e.g. \"features.3\", "
+           "or keep forward's order): check with python -m tinycnn "
+           "summary.")),
     Check("epochs", "recipe() trains at most {max_epochs} epochs",
           "recipe() returns a tinycnn Recipe whose fields are valid "
           "(num_epochs a whole number from 1 to the cap, a known optimizer "
@@ -131,8 +142,11 @@ CHECKS = {c.id: c for c in [
            "help(tinycnn.Recipe) lists every field.")),
     Check("accuracy", "final test accuracy at least {pass_acc}%",
           "The grader trains the traced network by your recipe (or reuses "
-          "a run it made of this exact code and recipe), then evaluates "
-          "the final weights itself on the 10,000 test images.",
+          "a run it made of this exact code and recipe), starting from "
+          "weights it draws itself under the recipe's seed, as PyTorch's "
+          "own layers initialise them (a custom initialisation, or weights "
+          "loaded in Net(), is not graded), then evaluates the final "
+          "weights itself on the 10,000 test images.",
           ("Look at your curves (runs/steps/<step>/curves.png): still "
            "rising at the end, or flat?",
            "Within the epoch cap: more epochs, OneCycle with a higher "

@@ -28,6 +28,7 @@ from tinycnn import network as nw
 from tinycnn import probe, records, shape_table
 from tinycnn.course import CHECKS, STEPS, Spec, title
 from tinycnn.engine import Diverged, Recipe
+from tinycnn.graphfile import attr
 from tinycnn.step import (
     StepError,
     code_hash,
@@ -217,11 +218,12 @@ def check_batchnorm(g: Grade) -> str:
     bns = ev.ops(nw.BATCH_NORM)
     if not bns:
         raise Fail("no BatchNorm runs in forward", hint("batchnorm", 1))
-    fed = {a.target for n in bns for a in n.args[3:5]
-           if hasattr(a, "target")}
-    idle = sorted(name.rsplit(".", 1)[0] for name, _ in
-                  ev.gm.named_buffers() if name.endswith("running_mean")
-                  and name not in fed)
+    # by tensor, not name: a module registered twice has two names
+    fed = {id(attr(ev.gm, a.target)) for n in bns for a in n.args[3:5]
+           if isinstance(a, fx.Node) and a.op == "get_attr"}
+    idle = sorted(name.rsplit(".", 1)[0] for name, t in
+                  ev.gm.named_buffers(remove_duplicate=False)
+                  if name.endswith("running_mean") and id(t) not in fed)
     if idle:
         raise Fail(f"BatchNorm defined but never called in forward: {idle}",
                    hint("batchnorm", 1))
@@ -459,12 +461,14 @@ def _reusable(g: Grade, out: Path) -> tuple[dict, dict] | None:
     """This user's signed run of the same code, graph and recipe, if any.
     The graph hash names the layers but not their widths, which code
     outside model.py and train.py (a config file) could change: so the
-    weight count must match too."""
+    weight count must match too; and it must have started from the
+    grader's own weights."""
     found = None if g.retrain else records.load(out, signed=True)
     if found is None or not (
             found[0].get("code_hash") == code_hash(g.folder)
             and found[0].get("graph_hash") == nw.graph_hash(g.graphs)
             and found[0].get("params") == nw.weight_count(g.graphs)
+            and found[0].get("init") == nw.INIT
             and found[0].get("recipe") == asdict(g.recipe)):
         return None
     r = found[0]

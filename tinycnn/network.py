@@ -187,6 +187,11 @@ class _Tap(fx.Interpreter):
         return self.run(X), self.deltas
 
 
+# what a run record's "init" says when training started from the grader's
+# own draw (records without it started from Net()'s: never reused)
+INIT = "grader"
+
+
 def load(folder: Path, seed: int) -> dict[str, Graph]:
     """The traced graphs a probe left in `folder`, by mode, read as
     untrusted data (graphfile.GraphFileError if they are not sound), with

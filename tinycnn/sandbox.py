@@ -2,8 +2,7 @@
 allows, and never longer than the grader says.
 
 Four levels, the first this machine can give (`isolation()`; the grade
-report names it; TINYCNN_SANDBOX=user|namespaces|process picks a lower one
-for tests):
+report names it; TINYCNN_SANDBOX names a lower one, for tests):
 
 - "user + namespaces" (the grader is root and may make namespaces:
   Gradescope, CI, a Classroom runner): the child runs as a uid of its own,
@@ -23,9 +22,12 @@ for tests):
 - "process" (anything else: macOS, Windows, Linux without namespaces):
   a child process in its own process group, killed with its group.
 
-Every level but "process" applies limits (memory, CPU time, file size,
-open files; processes where the uid is its own) and a parent-death signal,
-and runs jail.py, which does the work inside. POSIX-only parts are marked.
+On Linux every level runs jail.py, which does the work inside: limits
+(address space, CPU time, file size, open files; the process count where
+the uid is its own), death with the grader, and every process the child
+started killed when it ends (a child subreaper, so even one that called
+setsid). Elsewhere the child is a plain process in its own group (Windows:
+a plain process), killed when it ends or times out.
 """
 
 from __future__ import annotations
@@ -104,8 +106,7 @@ def isolation() -> Isolation:
     "process"; one that cannot work here falls further down)."""
     want = os.environ.get("TINYCNN_SANDBOX", "").strip() or "auto"
     allowed = KINDS[KINDS.index(want):] if want in KINDS else KINDS
-    linux, root = sys.platform.startswith("linux"), \
-        hasattr(os, "geteuid") and os.geteuid() == 0
+    linux, root = sys.platform.startswith("linux"), _root()
     if linux and root and "user + namespaces" in allowed and _unshare(False):
         return Isolation("user + namespaces", "a uid of its own, no network,"
                          " the course tree hidden but its package")
@@ -121,6 +122,10 @@ def isolation() -> Isolation:
            else "no sandbox on this OS")
     return Isolation("process", f"a child process, killed with its process "
                      f"group ({why})")
+
+
+def _root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0  # POSIX
 
 
 def _unreadable() -> str | None:
@@ -158,7 +163,7 @@ def hidden() -> list[Path]:
     and the venv), the cache (the record key), data, run records, when
     the grader is root its home, and what TINYCNN_HIDE lists (os.pathsep
     between; autograde.py names the results folder and the submission)."""
-    home = [Path.home()] if os.geteuid() == 0 else []
+    home = [Path.home()] if _root() else []
     more = [Path(p) for p in os.environ.get("TINYCNN_HIDE", "").split(
         os.pathsep) if p.strip()]
     return [ROOT, *home, cache_dir(), data_root(), runs_root(), *more,
@@ -275,27 +280,28 @@ class Child:
 
 
 def prepare(folder: Path, base: Path) -> Child:
-    """Copy the step folder (its regular files, within limits) into
-    `base` (new and empty), laid out for a child."""
+    """Copy the step folder into `base` (new and empty), laid out for a
+    child: its regular files, within limits, never through a link (the
+    grader may read what the child may not), no hidden ones or caches."""
     c = Child(base)
-    for p in (c.out, c.home):
+    for p in (c.out, c.home, c.step):
         p.mkdir(parents=True)
     files, size = 0, 0
-    for src in sorted(Path(folder).rglob("*")):
-        rel = src.relative_to(folder)
-        if src.is_symlink() or "__pycache__" in rel.parts or \
-                any(p.startswith(".") for p in rel.parts):
-            continue
-        dest = c.step / rel
-        if src.is_dir():
-            dest.mkdir(parents=True, exist_ok=True)
-        elif src.is_file():
+    for top, dirs, names in os.walk(folder):  # does not enter linked dirs
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and d != "__pycache__"
+                         and not os.path.islink(os.path.join(top, d)))
+        rel = Path(top).relative_to(folder)
+        for name in sorted(names):
+            src = Path(top) / name
+            if name.startswith(".") or src.is_symlink() or \
+                    not src.is_file():
+                continue
             files, size = files + 1, size + src.stat().st_size
             if files > COPY_FILES or size > COPY_BYTES:
-                break
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-    c.step.mkdir(exist_ok=True)
+                return c
+            (c.step / rel).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, c.step / rel / name)
     return c
 
 

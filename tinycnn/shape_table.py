@@ -85,44 +85,70 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
         if n in real:
             s = real.index(n)
         segment[n] = s
-    layer_list = ", ".join(nw.label(n) for n in real)
     if len(declared) < len(real):
         return Verdict(False, f"layer_shapes() has {len(declared)} entries; "
                        f"your forward runs {len(real)} layers (one entry "
-                       f"each, in order): {layer_list}", 2)
-    named = _modules(ops)
-    covered, loose = set(), []
-    for i, (name, want) in enumerate(declared, 1):
-        op = named.get(_key(name))
+                       f"each, in order): "
+                       f"{', '.join(nw.label(n) for n in real)}", 2)
+    modules = _modules(ops)
+    named: dict[int, int] = {}  # table index -> op index, for named entries
+    for i, (name, want) in enumerate(declared):
+        op = modules.get(_key(name))
         if op is None:
-            loose.append((i, name, want))
             continue
-        got = nw.shape(op)
-        if want != got:
-            return Verdict(False, f"entry {name!r} ({_ordinal(i)}): you "
+        if want != nw.shape(op):
+            return Verdict(False, f"entry {name!r} ({_ordinal(i + 1)}): you "
                            f"declared {want}; your module {_key(name)} gives "
-                           f"{got} (its last op: {nw.label(op)})")
-        covered.add(segment[op])
+                           f"{nw.shape(op)} (its last op: {nw.label(op)})")
+        named[i] = ops.index(op)
+    # named entries in forward order also place the others between them
+    places = [named[i] for i in sorted(named)]
+    in_order = places == sorted(places)
+    loose = []
+    for i, (name, want) in enumerate(declared):
+        if i in named:
+            continue
+        before = [j for j in named if j < i] if in_order else []
+        after = [j for j in named if j > i] if in_order else []
+        a, b = max(before, default=None), min(after, default=None)
+        loose.append(Entry(
+            i + 1, name, want, named[a] if before else 0,
+            named[b] if after else len(ops) - 1,
+            (declared[a][0] if before else None,
+             declared[b][0] if after else None)))
+    covered = {segment[ops[p]] for p in named.values()}
     need = [k for k in range(len(real)) if k not in covered]
     return _by_order(loose, ops, segment, need, real)
 
 
-def _by_order(loose, ops, segment, need, real) -> Verdict:
+@dataclass
+class Entry:
+    """An entry that names no module: it may stand on ops lo..hi."""
+    index: int
+    name: str
+    want: tuple[int, ...]
+    lo: int
+    hi: int
+    between: tuple[str | None, str | None]  # the named entries around it
+
+
+def _by_order(loose: list[Entry], ops, segment, need, real) -> Verdict:
     """Place the unnamed entries on ops in forward order (each on an op
-    with its shape, never before the one before it) so that every segment
-    in `need` gets one: a small dynamic programme over (entry, op)."""
+    with its shape, within its bounds, never before the one before it) so
+    that every segment in `need` gets one: a small dynamic programme over
+    (entry, op)."""
     def skips(a: int, b: int) -> int | None:
         """The first needed segment strictly between a and b, if any."""
         return next((k for k in need if a < k < b), None)
 
     shape = [nw.shape(n) for n in ops]
-    # reach[i]: ops where entry i can stand, all needed segments up to its
-    # own covered; from[i][p]: the op entry i-1 stood on
+    # reach[i]: ops where entry i can stand, with every needed segment up
+    # to its own covered
     reach: list[set[int]] = []
-    for i, (_, _, want) in enumerate(loose):
+    for i, e in enumerate(loose):
         here = set()
-        for p, got in enumerate(shape):
-            if got != want:
+        for p in range(e.lo, e.hi + 1):
+            if shape[p] != e.want:
                 continue
             if i == 0:
                 ok = skips(-2, segment[ops[p]]) is None
@@ -137,7 +163,7 @@ def _by_order(loose, ops, segment, need, real) -> Verdict:
         reach.append(here)
     last = max((segment[ops[p]] for p in reach[-1]), default=-2) \
         if loose else -2
-    missing = [k for k in need if k > last] if loose else need
+    missing = [k for k in need if k > last]
     if not missing:
         return Verdict(True)
     k = missing[0]
@@ -148,16 +174,26 @@ def _by_order(loose, ops, segment, need, real) -> Verdict:
                    f"{', '.join(nw.label(n) for n in real)})", 2)
 
 
-def _wrong(loose, i, reach, ops, segment, need, real) -> Verdict:
-    """Entry i fits nowhere after the entries before it: name the layer
-    forward runs where it should be."""
-    index, name, want = loose[i]
+def _wrong(loose: list[Entry], i: int, reach, ops, segment, need,
+           real) -> Verdict:
+    """Entry i fits nowhere: say what forward computes where it stands."""
+    e = loose[i]
+    head = f"entry {e.name!r} ({_ordinal(e.index)}): you declared {e.want}"
+    a, b = e.between
+    if a or b:  # named entries around it pin where it stands
+        there = sorted({nw.shape(ops[p]) for p in range(e.lo, e.hi + 1)},
+                       key=str)
+        where = (f"between your entries {a!r} and {b!r}" if a and b else
+                 f"after your entry {a!r}" if a else
+                 f"before your entry {b!r}")
+        return Verdict(False, f"{head}; {where} your forward computes "
+                       f"{', '.join(map(str, there))}")
     after = max((segment[ops[p]] for p in reach[i - 1]), default=-1) \
         if i else -1
     nxt = next((k for k in need if k > after), None)
-    if nxt is None:
-        nxt = min(after + 1, len(real) - 1)
-    n = real[nxt]
-    return Verdict(False, f"entry {name!r} ({_ordinal(index)}): you "
-                   f"declared {want}; the {_ordinal(nxt + 1)} layer of your "
-                   f"forward ({nw.label(n)}) gives {nw.shape(n)}")
+    if nxt is not None:
+        n = real[nxt]
+        return Verdict(False, f"{head}; the {_ordinal(nxt + 1)} layer of "
+                       f"your forward ({nw.label(n)}) gives {nw.shape(n)}")
+    return Verdict(False, f"{head}, but nothing your forward computes there "
+                   "has that shape (an extra entry must be right too)")
