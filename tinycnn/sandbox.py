@@ -315,10 +315,11 @@ def _own(c: Child, uid: int) -> None:
 def _env(c: Child) -> dict[str, str]:
     """What the child inherits: a path, a locale, no secrets (CI tokens,
     TINYCNN_* settings), its own home and temp folder."""
-    keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH",
-            "SYSTEMROOT", "TZ")
+    keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "TZ",
+            "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT")  # (Windows')
     env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(HOME=str(c.home), TMPDIR=str(c.home), PYTHONPATH=str(ROOT),
+    env.update(HOME=str(c.home), TMPDIR=str(c.home), TEMP=str(c.home),
+               TMP=str(c.home), PYTHONPATH=str(ROOT),
                PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     return env
