@@ -181,6 +181,38 @@ def layer_shapes():
         "gap": (10, 1, 1),
     }
 '''
+# A block that convolves and pools; the table names the block with its
+# conv's shape and lists the pool after it under a name of its own.
+DOWN = HEAD + '''
+class Down(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.drop = nn.Dropout2d(0.02)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(self.drop(F.relu(self.bn(self.conv(x)))))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down1 = Down(1, 16)
+        self.down2 = Down(16, 24)
+        self.conv = nn.Conv2d(24, 10, 3, padding=1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        return self.gap(self.conv(self.down2(self.down1(x)))).flatten(1)
+
+
+def layer_shapes():
+    return {"down1": (16, 28, 28), "pool1": (16, 14, 14),
+            "down2": (24, 14, 14), "pool2": (24, 7, 7), "conv": (10, 7, 7),
+            "gap": (10, 1, 1)}
+'''
 FWD = "        X = self.gap(X)            # (B, 16, 1, 1)\n"
 INIT = "        super().__init__()\n"
 POOL1 = "        X = self.pool1(X)          # (B, 16, 14, 14)\n"
@@ -328,6 +360,8 @@ MUTANTS = [
                          '        "flattened": (10,),\n'))),
     M("shape table: one entry per Sequential block that ends in a conv, "
       "and one per conv in it", "legit", BLOCKS),
+    M("shape table names a conv-and-pool block by its conv, the pool by "
+      "order", "legit", DOWN),
     M("shape table named after the modules, in another order", "legit",
       edit(I3, ('        "conv1": (16, 28, 28),\n', ""),
            ('        "head": (10, 1, 1),\n',

@@ -366,3 +366,21 @@ def reach_python() -> str:
             'mount -t tmpfs -o mode=755 tmpfs /root && '
             f'mkdir -p "{base}" && mount --bind /tmp/.py-{os.getpid()} '
             f'"{base}" && ')
+
+
+@needs_root
+def test_sweep_spares_the_uids_other_graders_hold():
+    """autograde's last sweep kills leftovers of free sandbox uids only: a
+    uid a running child holds (another grader's) is left alone."""
+    from tinycnn import sandbox
+
+    slot = sandbox.Slot()
+    proc = subprocess.Popen(["sleep", "60"], user=slot.uid, group=slot.uid,
+                            extra_groups=[])
+    try:
+        sandbox.sweep()
+        assert proc.poll() is None, "killed a held uid's process"
+    finally:
+        slot.release()
+    assert sandbox.sweep() >= 1
+    assert proc.wait(timeout=10) == -9

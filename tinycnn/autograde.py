@@ -23,12 +23,12 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from tinycnn import sandbox
 from tinycnn.course import STEPS
 from tinycnn.data import write_atomic
 from tinycnn.paths import ROOT
@@ -53,36 +53,6 @@ def submission(src: Path, dest: Path, step: str) -> list[str]:
             (dest / name).write_text(skeleton(step)[name])
             missing.append(name)
     return missing
-
-
-def sweep() -> int:
-    """Kill every process of the sandbox's uids (as root): whatever a
-    submission started, in case any escaped. Returns how many."""
-    from tinycnn.sandbox import FIRST_UID, SLOTS
-
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or \
-            not Path("/proc").is_dir():
-        return 0
-    killed = 0
-    for _ in range(20):
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    uid = entry.stat().st_uid
-                except OSError:
-                    continue
-                if FIRST_UID <= uid < FIRST_UID + SLOTS:
-                    found.append(int(entry.name))
-        if not found:
-            break
-        for pid in found:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-    return killed
 
 
 def failed_results(why: str) -> dict:
@@ -117,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "TINYCNN_RUNS": str(work / "runs"),
                "TINYCNN_HIDE": os.pathsep.join(hide)}
         rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
-        if sweep():
+        if sandbox.sweep():
             print("killed processes the submission left behind")
         try:
             body = json.loads(private.read_text())

@@ -235,30 +235,67 @@ class Slot:
     probes of one grader, never share a uid, so killing every process of
     a uid kills only this child's. POSIX only."""
 
-    def __init__(self) -> None:
-        import fcntl
-
-        # /run: no other user can make the folder first (only root uses
-        # slots); the temp folder where there is no /run
-        run = Path("/run")
-        folder = (run if run.is_dir() and os.access(run, os.W_OK)
-                  else temp_root()) / "tinycnn-sandbox-slots"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if folder.stat().st_uid != os.geteuid() or folder.is_symlink():
-            raise OSError(f"{folder} is not the grader's")
-        for i in range(SLOTS):
-            fh = open(folder / str(i), "a")  # noqa: SIM115 - held
+    def __init__(self, i: int | None = None) -> None:
+        """The first free slot, or slot `i` (OSError if it is busy)."""
+        for j in ([i] if i is not None else range(SLOTS)):
+            fh = open(_slots() / str(j), "a")  # noqa: SIM115 - held
             try:
+                import fcntl
+
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 fh.close()
                 continue
-            self.fh, self.uid = fh, FIRST_UID + i
+            self.fh, self.uid = fh, FIRST_UID + j
             return
-        raise OSError(f"all {SLOTS} sandbox uids are busy")
+        raise OSError(f"sandbox uid slot {i} is busy" if i is not None else
+                      f"all {SLOTS} sandbox uids are busy")
 
     def release(self) -> None:
         self.fh.close()
+
+
+def _slots() -> Path:
+    # /run: no other user can make the folder first (only root uses slots);
+    # the temp folder where there is no /run
+    run = Path("/run")
+    folder = (run if run.is_dir() and os.access(run, os.W_OK)
+              else temp_root()) / "tinycnn-sandbox-slots"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.geteuid() or folder.is_symlink():
+        raise OSError(f"{folder} is not the grader's")
+    return folder
+
+
+def sweep() -> int:
+    """As root: kill every process of each sandbox uid that no child
+    holds now (a grader killed before its own cleanup left them); the
+    uids other graders' children hold are theirs. How many were found."""
+    if not _root() or not sys.platform.startswith("linux"):
+        return 0
+    found = 0
+    for i in range(SLOTS):
+        try:
+            slot = Slot(i)
+        except OSError:
+            continue  # in use
+        try:
+            pids = [p for p in os.listdir("/proc") if p.isdigit()
+                    and _owner(p) == slot.uid]
+            if pids:
+                found += len(pids)
+                subprocess.run([sys.executable, "-I", "-S", str(JAIL),
+                                "--kill-uid", str(slot.uid)], timeout=60)
+        finally:
+            slot.release()
+    return found
+
+
+def _owner(pid: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
 
 
 # -------------------------------------------------------------- running

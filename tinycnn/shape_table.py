@@ -5,8 +5,8 @@ it names, and covers every conv, pool and Linear. Entries are matched to
 what forward computes:
 
 - by name, where an entry's name is a module's path ("conv1", "block.0"):
-  it states that module's output (its last op), wherever it stands in the
-  table;
+  it states that module's output (its last op), or the output of a conv,
+  pool or Linear inside it, wherever it stands in the table;
 - by order otherwise: the other entries, in their order, each state the
   output of some op of forward, in forward order.
 
@@ -59,16 +59,15 @@ def _on_path(ev: nw.Graph) -> list[fx.Node]:
     return out
 
 
-def _modules(ops: list[fx.Node]) -> dict[str, fx.Node]:
-    """{module path: its output op} for modules called once (their ops one
-    contiguous run of `ops`)."""
+def _modules(ops: list[fx.Node]) -> dict[str, list[int]]:
+    """{module path: the indices in `ops` of its ops} for modules called
+    once (their ops one contiguous run)."""
     runs: dict[str, list[int]] = {}
     for i, n in enumerate(ops):
         for path, _ in (n.meta.get("nn_module_stack") or {}).values():
             if path:
                 runs.setdefault(path, []).append(i)
-    return {p: ops[ix[-1]] for p, ix in runs.items()
-            if ix[-1] - ix[0] + 1 == len(ix)}
+    return {p: ix for p, ix in runs.items() if ix[-1] - ix[0] + 1 == len(ix)}
 
 
 def _key(name: str) -> str:
@@ -93,14 +92,19 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
     modules = _modules(ops)
     named: dict[int, int] = {}  # table index -> op index, for named entries
     for i, (name, want) in enumerate(declared):
-        op = modules.get(_key(name))
-        if op is None:
+        run = modules.get(_key(name))
+        if run is None:
             continue
-        if want != nw.shape(op):
+        # the module's output, or else a layer inside it (a block whose
+        # conv the learner meant): the latest one of that shape
+        fits = [p for p in run if nw.shape(ops[p]) == want and
+                (p == run[-1] or ops[p] in real)]
+        if not fits:
+            out = ops[run[-1]]
             return Verdict(False, f"entry {name!r} ({_ordinal(i + 1)}): you "
                            f"declared {want}; your module {_key(name)} gives "
-                           f"{nw.shape(op)} (its last op: {nw.label(op)})")
-        named[i] = ops.index(op)
+                           f"{nw.shape(out)} (its last op: {nw.label(out)})")
+        named[i] = run[-1] if run[-1] in fits else fits[-1]
     # named entries in forward order also place the others between them
     places = [named[i] for i in sorted(named)]
     in_order = places == sorted(places)
