@@ -137,8 +137,13 @@ addEventListener("load", () => setTimeout(() => {
   const broken = [...document.images]
     .filter(i => !i.complete || !i.naturalWidth).map(i => i.getAttribute("src"));
   const text = document.querySelector(".md-content").innerText;
+  // then every fold opened: tables that need a sideways scroll
+  document.querySelectorAll("details").forEach(d => d.open = true);
+  const tables = [...document.querySelectorAll(".md-typeset__scrollwrap")]
+    .filter(w => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1)
+    .map(w => (w.querySelector("tr") || w).innerText.slice(0, 60));
   document.body.dataset.probe = JSON.stringify(
-    {overflow: root.scrollWidth - width, wide, broken, text});
+    {overflow: root.scrollWidth - width, wide, broken, text, tables});
 }, 1500));
 </script>"""
 
@@ -183,14 +188,17 @@ def probe_page(tmp_path, url: str, width: int) -> dict:
 
 def test_the_probe_sees_each_fault(site, tmp_path):
     """The layout test can fail: a page given a 2,000 px block, an image
-    that does not exist and an unfolded line of i1's answer is reported on
-    all three counts."""
+    that does not exist, an unfolded line of i1's answer and a folded table
+    too wide for the column is reported on all four counts."""
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     page = copy / "i1" / "index.html"
     line = next(x for x in solution_lines() if x[0] == "i1")[2]
     faults = (f'<div style="width:2000px">wide</div><img src="missing.png">'
-              f"<p>{line}</p>")
+              f"<p>{line}</p><details><summary>fold</summary>"
+              '<div class="md-typeset__scrollwrap"><div class="md-typeset__'
+              'table"><table><tr><td style="min-width:1500px">wide table'
+              "</td></tr></table></div></div></details>")
     start = '<article class="md-content__inner md-typeset">'
     html = page.read_text()
     assert start in html
@@ -204,6 +212,7 @@ def test_the_probe_sees_each_fault(site, tmp_path):
     assert probe["overflow"] > 0 and "DIV." in probe["wide"]
     assert probe["broken"] == ["missing.png"]
     assert line in probe["text"]
+    assert probe["tables"] == ["wide table"]
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -211,7 +220,8 @@ def test_the_probe_sees_each_fault(site, tmp_path):
 def test_page_fits_its_width_and_hides_the_answers(page, width, probed,
                                                    tmp_path):
     """At a laptop's and a phone's width: no horizontal page overflow, every
-    image loads, and no line of a reference solution shows without a click."""
+    image loads, no line of a reference solution shows without a click, and
+    at the laptop's no table needs a sideways scroll."""
     probe = probe_page(tmp_path, probed + page, width)
     assert probe["overflow"] <= 0, (f"{page} at {width} px is "
                                     f"{probe['overflow']} px too wide: "
@@ -219,6 +229,11 @@ def test_page_fits_its_width_and_hides_the_answers(page, width, probed,
     assert not probe["broken"], f"{page}: images not loaded {probe['broken']}"
     shown = [x for x in solution_lines() if x[2] in probe["text"]]
     assert not shown, f"{page} shows solution code unfolded: {shown[:3]}"
+    # on a laptop every table fits the content column, folds opened (on a
+    # phone a table may scroll inside its box)
+    assert width < 1280 or not probe["tables"], (
+        f"{page}: tables wider than the column at {width} px: "
+        f"{probe['tables']}")
 
 
 def chromium(tmp_path, *args):
@@ -334,13 +349,15 @@ def test_lessons_put_the_task_first_and_fold_the_answers(site):
             opened = html.rfind("<details", 0, at)
             assert opened != -1 and html.rfind("</details>", 0, at) < opened
             assert "open" not in html[opened:html.index(">", opened)]
-    # i3 states the constraints; the reference's widths are a folded tip
+    # i3 states the constraints; what follows is hints, one fold each,
+    # and the reference's widths only after passing
     i3 = (site / "i3" / "index.html").read_text()
     section = i3.index('id="the-network"')
     folded = i3.index("<details", section)
     assert "19,999 parameters" in i3[section:folded]
-    assert "28 → 16" not in i3[section:folded]
-    assert "28 → 16" in i3[folded:i3.index("</details>", folded)]
+    end = i3.index("<h2", section)
+    assert "Hint 1 of 3" in i3[folded:end] and "28 → 16" not in i3[section:end]
+    assert "28→16" in i3[i3.index('id="after-you-pass"'):]
 
 
 def test_no_solution_code_in_the_search_index(site):
@@ -362,3 +379,174 @@ def test_every_picture_is_shown_somewhere():
     unused = [p.name for p in (ROOT / "docs" / "assets").glob("*.png")
               if p.name not in pages]
     assert not unused, f"pictures no page shows: {unused}"
+
+
+def reference_widths(step: str) -> list[tuple[int, int]]:
+    """(in, out) channels of every conv and Linear of the step's reference."""
+    import importlib.util
+
+    import torch.nn as nn
+
+    path = ROOT / "solutions" / step / "model.py"
+    spec = importlib.util.spec_from_file_location(f"ref_{step}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return [(m.in_channels, m.out_channels) if isinstance(m, nn.Conv2d)
+            else (m.in_features, m.out_features)
+            for m in mod.Net().modules()
+            if isinstance(m, nn.Conv2d | nn.Linear)]
+
+
+def width_leaks(pairs: list[tuple[int, int]], text: str) -> list[str]:
+    """Where `text` states the design of the network with these layers:
+    "16 → 12" for one of its convs, "24 channels" or a "24×7×7" map for one
+    of its widths, or a list of widths "(12, 16, ...". The logits' 10 and the
+    input's 1 say nothing."""
+    num = r"(?<![\d.])(?<!\d,)({})(?!\d|[,.]\d)"
+    ws = "|".join(str(w) for w in sorted({o for _, o in pairs} - {1, 10}))
+    pats = [num.format(f"{a}|{a:,}") + r"\s*(?:→|->|to)\s*" + num.format(b)
+            for a, b in pairs]
+    pats += [num.format(ws) + r"[ -]channels?\b",
+             num.format(ws) + r"\s*[×x]\s*(?:49|\d+\s*[×x]\s*\d)",
+             r"\(\s*" + num.format(ws) + r"\s*,\s*" + num.format(ws) + ",",
+             r"\(\s*" + num.format(ws) + r"\s*,\s*\d+\s*,\s*\d+\s*\)"]
+    return [text[max(0, m.start() - 40):m.end() + 20]
+            for p in pats for m in re.finditer(p, text)]
+
+
+def test_width_leak_finder():
+    """It finds the ways the lessons used to give a design away, and not the
+    sizes every design shares."""
+    pairs = [(1, 12), (12, 16), (16, 12), (12, 24), (24, 20), (980, 10),
+             (1176, 10)]
+    for leak in ("The channels grow (12, 16, 20", "squeezes 16 channels to",
+                 "trans2 squeezes 24 to 20 before", "conv 16→12 at 7×7",
+                 "the head's 24 × 49 × 10 weights", "a 20×7×7 map",
+                 "the 980 → 10 linear layer", "the 1,176 → 10 head",
+                 "you declared (20, 7, 7)"):
+        assert width_leaks(pairs, leak), leak
+    for fine in ("28 → 26 → 24", "10 channels", "a 16,000-weight head",
+                 "from 20,950 to 19,006", "C × 7 × 7"):
+        assert not width_leaks(pairs, fine), fine
+
+
+def open_text(html: str) -> str:
+    """A built page's article as a reader sees it before opening anything:
+    without folds (<details>) and without the "After you pass" section."""
+    import html as markup
+
+    art = html[html.index("<article"):html.index("</article>")]
+    after = art.find('id="after-you-pass"')
+    if after != -1:
+        end = art.find("<h2", after)
+        art = art[:art.rfind("<h2", 0, after)] + (art[end:] if end != -1
+                                                  else "")
+    art = re.sub(r"<details.*?</details>", " ", art, flags=re.S)
+    return re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", " ", art)))
+
+
+def test_lessons_leave_the_design_to_the_learner(site):
+    """From i1 on, the reference's widths are only where the learner
+    chooses to look after passing: not in the open text of its lesson, not
+    in the site search (folds are indexed unless marked), and the results
+    page, which records every design, is out of the search too."""
+    import html as markup
+    import json
+
+    idx = json.loads((site / "search" / "search_index.json").read_text())
+    assert not [d for d in idx["docs"] if d["location"].startswith("results")]
+    for step in [s for s in SPECS if s != "i0"]:
+        pairs = reference_widths(step)
+        html = (site / step / "index.html").read_text()
+        shown = width_leaks(pairs, open_text(html))
+        assert not shown, f"{step}'s open text gives its widths: {shown}"
+        for d in idx["docs"]:
+            if d["location"].split("/")[0] == step:
+                text = markup.unescape(re.sub(r"<[^>]+>", " ", d["text"]))
+                found = width_leaks(pairs, text)
+                assert not found, (f"{step}'s widths are in the search "
+                                   f"index ({d['location']}): {found}")
+        # ...and they are there for whoever opens the section
+        assert width_leaks(pairs, markup.unescape(html))
+
+
+VERDICT = re.compile(r":\s+(no measurable difference|better|worse)\b")
+
+
+def table_verdicts(md: str) -> dict[str, str]:
+    """{variant code: verdict} of a generated comparison table."""
+    rows = [r.split("|") for r in md.splitlines() if r.startswith("|")]
+    if not rows or rows[0][-2].strip() != "verdict":
+        return {}
+    return {m.group(1): r[-2].strip() for r in rows[2:]
+            if (m := re.search(r"\(`([^`]+)`\)", r[1]))}
+
+
+def verdict_contradictions(lesson: str, verdicts: dict[str, str]) -> list[str]:
+    """Each variant of `verdicts` must be named (`code`) in a paragraph or
+    bullet of `lesson` whose verdicts (": worse", ": no measurable
+    difference", ": better") are all the table's; what is not."""
+    units = re.split(r"\n\s*\n|\n(?=- )", lesson)
+    wrong, told = [], set()
+    for unit in units:
+        said = set(VERDICT.findall(" ".join(unit.split())))
+        for code, verdict in verdicts.items():
+            if f"`{code}`" not in unit:
+                continue
+            if said:
+                told.add(code)
+            if said - {verdict}:
+                wrong.append(f"{code}: the table says {verdict!r}, the text "
+                             f"{sorted(said)}")
+    wrong += [f"{code}: no verdict in the text" for code in verdicts
+              if code not in told]
+    return wrong
+
+
+def test_verdict_check_catches_a_planted_contradiction():
+    table = ("| variant | verdict |\n|---|---|\n"
+             "| no BatchNorm (`x-nobn`) | worse |\n")
+    assert table_verdicts(table) == {"x-nobn": "worse"}
+    fine = "Without it (`x-nobn`) every seed ends lower: worse."
+    assert not verdict_contradictions(fine, table_verdicts(table))
+    for planted in ("Without it (`x-nobn`): no measurable difference.",
+                    "Without it (`x-nobn`) it trains: better.",
+                    "Without it every seed ends lower: worse."):
+        assert verdict_contradictions(planted, table_verdicts(table))
+
+
+def test_lessons_state_the_verdicts_of_their_tables():
+    """Every comparison a lesson includes is stated in its prose with the
+    verdict its table computed (the course's rule), so the text cannot
+    contradict the record."""
+    found = 0
+    for page in sorted((ROOT / "docs").glob("i*.md")):
+        text = page.read_text()
+        for inc in re.findall(r'--8<-- "(docs/generated/[^"]+)"', text):
+            verdicts = table_verdicts((ROOT / inc).read_text())
+            found += len(verdicts)
+            wrong = verdict_contradictions(text, verdicts)
+            assert not wrong, f"{page.name} ({inc}): {wrong}"
+    assert found >= 9
+
+
+def test_every_variant_named_on_the_site_is_explained():
+    """A variant code in a lesson or a results table (`i4-pad`, a row
+    `i3c`) is one the registry declares, so the Results page's list says
+    what it changes; a network of benchmarks/nets.py is named as such."""
+    from benchmarks.nets import NETS
+    from benchmarks.variants import VARIANTS
+
+    pages = [*(ROOT / "docs").glob("*.md"),
+             *(ROOT / "docs" / "generated").glob("*.md")]
+    named = set()
+    for page in pages:
+        text = page.read_text()
+        named |= set(re.findall(r"`(i\d[a-z0-9-]*)`", text))
+        named |= {row.split("|")[1].strip() for row in text.splitlines()
+                  if re.match(r"\| i\d[a-z0-9-]* \|", row)}
+    unknown = sorted(n for n in named if not re.fullmatch(r"i\d", n)
+                     and n not in VARIANTS and n not in NETS)
+    assert not unknown, f"variants nobody declares: {unknown}"
+    glossary = (ROOT / "docs" / "generated" / "variants.md").read_text()
+    assert all(f"`{n}`" in glossary for n in named if n in VARIANTS)

@@ -72,7 +72,7 @@ def test_status_follows_the_work(repo):
 
 
 def test_hint_one_tier_at_a_time(repo):
-    from tinycnn.course import CHECKS
+    from tinycnn.course import CHECKS, STEPS
 
     tiers = CHECKS["gap"].hints
     for n in range(1, len(tiers) + 2):
@@ -85,6 +85,13 @@ def test_hint_one_tier_at_a_time(repo):
     assert all(t in out for t in tiers)
     rc, out = tinycnn(repo, "hint", "i2")  # a skeleton: its TODOs come first
     assert "steps/i2 still raises at" in out and "TODO(i2)" in out
+    assert "python -m tinycnn hint i2 design" in out
+    design = STEPS["i2"].design  # the design hints, a tier at a time too
+    rc, out = tinycnn(repo, "hint", "i2", "design")
+    assert f"hint 1 of {len(design)}: {design[0]}" in out
+    assert "at most 19,999 parameters" in out and design[1] not in out
+    rc, out = tinycnn(repo, "hint", "i2", "design")
+    assert f"hint 2 of {len(design)}: {design[1]}" in out
     solve(repo, "i2")
     model = repo / "steps/i2/model.py"
     model.write_text(model.read_text().replace("nn.BatchNorm2d(c_out),", ""))

@@ -45,3 +45,37 @@ def test_notebook_trains_with_a_live_plot(tmp_path, monkeypatch):
     assert len(pngs) >= 2  # the live plot (updated in place), the curves
     assert any("<table>" in o.get("data", {}).get("text/html", "")
                for o in outs)
+
+
+def run_explore(params: str) -> dict[int, str]:
+    nb = nbformat.read(ROOT / "notebooks/explore.ipynb", as_version=4)
+    assert nb.cells[1].source.startswith('STEP = "i3"')
+    nb.cells[1].source += "\n" + params  # the parameters cell, overridden
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": ROOT}})
+    client.execute(env={**os.environ})
+    return {i: "".join(o.get("text", "") + str(o.get("data", {}).keys())
+                       for o in c.get("outputs", []))
+            for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+
+
+def test_explore_notebook_runs_on_a_small_budget(tmp_path, monkeypatch):
+    """The explore notebook on the reference, one epoch on 512 images: the
+    digits, the augmentation, the layer table and the live curves."""
+    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
+    out = run_explore('IMPL = "solutions"\nEPOCHS = 1\nLIMIT = 512')
+    assert "images per class" in out[4] and "image/png" in out[4]
+    assert "rotation ±10°" in out[6] and "image/png" in out[6]
+    assert "17,154" in out[8] and "image/png" in out[8]
+    assert "epoch 1: test" in out[10] and "image/png" in out[10]
+
+
+def test_explore_notebook_on_a_skeleton_says_what_is_missing(tmp_path,
+                                                             monkeypatch):
+    """On an unwritten step the notebook still shows the data and says why
+    it cannot show the network, instead of failing."""
+    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
+    out = run_explore('IMPL = "steps"\nEPOCHS = 1\nLIMIT = 512')
+    assert "images per class" in out[4]
+    assert "cannot read your files yet" in out[6]
+    assert "17,154" not in out[8] and "epoch 1" not in out[10]

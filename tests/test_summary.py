@@ -69,3 +69,19 @@ def test_random_stacks_agree_with_pytorch(spec):
     assert rows[-1].shape == tuple(real[1:])
     # no padding: the centre output's field lies inside the input
     assert rows[-1].rf == autograd_rf(net, size)
+
+
+def test_summary_draws_the_learners_network(root, tmp_path, capsys):
+    """`python -m tinycnn summary D --plot PNG` draws the same table for any
+    step folder; a folder it cannot write to gets a message, not a trace."""
+    from tinycnn.__main__ import main
+
+    out = tmp_path / "mine.png"
+    assert main(["summary", str(root / "solutions/i3"), "--plot",
+                 str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert "17,154" in capsys.readouterr().out
+    bad = tmp_path / "missing" / "mine.png"
+    assert main(["summary", str(root / "solutions/i3"), "--plot",
+                 str(bad)]) == 1
+    assert "could not write" in capsys.readouterr().err

@@ -4,12 +4,14 @@
                 passed; and the one next thing to do
     watch [iN]  re-run iN's structure checks on every save (--manual: on
                 Enter); never trains
-    hint iN [CHECK]   the next hint for CHECK (default: the first failing)
+    hint iN [CHECK]   the next hint for CHECK (default: the first failing;
+                "design": for designing the network, from i1 on)
     reset iN    back up your files and restore the skeleton (--undo)
     solution iN diff from your files to the reference, once iN passed
 
     data        make sure MNIST is on disk (verified), from any source
-    summary D   the layer table of the Net in step folder D
+    summary D   the layer table of the Net in step folder D (--plot PNG:
+                also as a picture)
 
 Authoring (steps/, checks/, the lessons' generated parts) is in tools/:
 `python -m tools derive`, `python -m tools docs`.
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="check when Enter is pressed, not on save")
     h = sub.add_parser("hint", help="the next hint, one tier at a time")
     h.add_argument("step")
-    h.add_argument("check", nargs="?", help="default: the first failing")
+    h.add_argument("check", nargs="?", help="default: the first failing; "
+                   "design: hints for designing the network")
     h.add_argument("--all", action="store_true", help="every tier at once")
     r = sub.add_parser("reset", help="restore the skeleton (backs up first)")
     r.add_argument("step")
@@ -50,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("summary", help="layer table of a step's Net")
     s.add_argument("folder", type=Path)
     s.add_argument("--markdown", action="store_true")
+    s.add_argument("--plot", type=Path, metavar="PNG",
+                   help="also draw parameters, shapes and receptive field "
+                   "per layer into this picture")
     args = p.parse_args(argv)
 
     if args.cmd in ("status", "watch", "hint", "reset", "solution"):
@@ -68,10 +74,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{md5(raw / name)}  {raw / name}")
     elif args.cmd == "summary":
         from tinycnn.step import load_step
-        from tinycnn.summary import markdown, summarize, text
+        from tinycnn.summary import markdown, plot, summarize, text
 
         rows = summarize(load_step(args.folder).model.Net())
         print(markdown(rows) if args.markdown else text(rows))
+        if args.plot:
+            fig = plot(rows, args.folder.name)
+            fig.tight_layout()
+            try:
+                fig.savefig(args.plot, dpi=90)
+            except OSError as e:
+                print(f"could not write {args.plot}: {e}", file=sys.stderr)
+                return 1
+            print(f"picture: {args.plot}")
     return 0
 
 

@@ -29,6 +29,9 @@ class Spec:
     pass_acc: float          # final-epoch test accuracy, %, at least
     checks: tuple[str, ...]  # ids of CHECKS graded for this step, in order
     why: str = ""            # the lessons' change log: what changed, why
+    # hints for designing the network, in tiers: a nudge, an approach, a
+    # layout without widths (`tinycnn hint iN design`, the lesson's folds)
+    design: tuple[str, ...] = ()
 
 
 CHECKS = {c.id: c for c in [
@@ -132,7 +135,7 @@ CHECKS = {c.id: c for c in [
            "nn.Sequential (name it after the module, e.g. \"features.3\", "
            "or keep forward's order): check with python -m tinycnn "
            "summary.")),
-    Check("epochs", "recipe() trains at most {max_epochs} epochs",
+    Check("epochs", "recipe() trains at most {max_epochs} {epochs_word}",
           "recipe() returns a tinycnn Recipe whose fields are valid "
           "(num_epochs a whole number from 1 to the cap, a known optimizer "
           "and schedule, a positive finite lr); it is read once, and that "
@@ -172,21 +175,59 @@ STEPS = {s.step: s for s in [
     Spec("i1", "BatchNorm and Dropout", "normalise and regularise",
          21_999, 10, 99.3, (*_CORE, *_TAIL),
          "BatchNorm after every conv (without it, every seed ends lower); "
-         "Dropout2d 5 % and small rotations"),
+         "Dropout2d 5 % and small rotations",
+         ("Start from your i0 network: the same convs and pools, each 3×3 "
+          "conv now a block (conv without bias, BatchNorm, ReLU, "
+          "Dropout2d).",
+          "BatchNorm lets wider convs train well: widen the convs, and keep "
+          "the last map's channels modest, since each costs 490 weights in "
+          "the linear head.",
+          "A layout that passes: two blocks at 28×28, a pool, two blocks at "
+          "14×14, a pool, then flatten and the Linear head; the widths grow "
+          "a little from each block to the next.")),
     Spec("i2", "Transitions", "1x1 convs cut channels next to pools",
          19_999, 12, 99.3, (*_CORE, "transitions", *_TAIL),
          "1×1 transitions shrink channels before the linear head: back "
          "under 20K; batch 64, shifts and Dropout2d 2 % (i1's recipe had "
-         "a seed at 99.30 % on this network)"),
+         "a seed at 99.30 % on this network)",
+         ("Start from your i1 network and run `python -m tinycnn summary` "
+          "on it: which layers hold most of the parameters?",
+          "A 1×1 transition right after a pool narrows the channels before "
+          "the expensive layers that follow it; in front of the linear "
+          "head, every channel it removes saves 490 weights.",
+          "A layout that passes: two blocks at 28×28, a pool, a 1×1 "
+          "transition, two blocks at 14×14, a pool, a 1×1 transition, then "
+          "flatten and the Linear head.")),
     Spec("i3", "The GAP head", "the assignment: < 20K, GAP, 99.4 %",
          19_999, 20, 99.4, (*_CORE, "gap", *_TAIL),
          "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
-         "the receptive field to 24"),
+         "the receptive field to 24",
+         ("Start from your i2 network and replace the head: what is left of "
+          "the budget once the linear head is gone is yours to spend on "
+          "convs. Then compute the receptive field of the last layer before "
+          "the average: if it is well under 20×20, fix that first.",
+          "A 3×3 conv after two pools adds 8 pixels to the receptive field "
+          "(the jump is 4); the same conv before any pool adds 2. At 7×7 it "
+          "costs the same weights as at 28×28 and a sixteenth of the "
+          "arithmetic. A 1×1 transition adds nothing to the receptive "
+          "field.",
+          "A layout that passes: two blocks at 28×28, a pool, a 1×1 "
+          "transition, two blocks at 14×14, a pool, one block at 7×7, GAP, "
+          "then a 1×1 conv to 10 logits; the last block's width also sets "
+          "the head's cost, 10 C + 10.")),
     Spec("i4", "At most 8,000 parameters (stretch)",
          "the same constraints with 8K", 8_000, 15, 99.4,
          (*_CORE, "gap", *_TAIL),
          "six unpadded 3×3 convs, 8 to 20 channels wide, and one pool "
-         "instead of five up to 28 wide: under 8K; dropout down to 1 %"),
+         "instead of five up to 28 wide: under 8K; dropout down to 1 %",
+         ("List your i3 layers with their costs: which single conv holds "
+          "the most? With 8,000 to spend you can afford none like it.",
+          "Drop the padding: each unpadded 3×3 conv trims the map by 2, so "
+          "one pool and a run of convs reach a small map, and more, thinner "
+          "convs keep the receptive field growing.",
+          "A layout that passes: three unpadded blocks at full size, a "
+          "pool, a 1×1 transition, three unpadded blocks down to 5×5, GAP, "
+          "a 1×1 conv to 10 logits; the widest block last.")),
 ]}
 # the grade table's order is each Spec's; blocked checks name this one
 ROOT_CHECK = "builds"
@@ -194,4 +235,5 @@ ROOT_CHECK = "builds"
 
 def title(check: str, spec: Spec) -> str:
     """The line the grade table shows for `check` in `spec`'s step."""
-    return CHECKS[check].title.format(**vars(spec))
+    return CHECKS[check].title.format(
+        **vars(spec), epochs_word="epoch" if spec.max_epochs == 1 else "epochs")

@@ -223,7 +223,8 @@ def _hint_state() -> Path:
 def hint(step: str, check: str | None = None, every: bool = False,
          impl: str = "steps", say: Callable[[str], None] = print) -> int:
     """Say the next tier of `check`'s hints (the first failing check when
-    none is named); returns the tier shown (1-based)."""
+    none is named; "design": the step's hints for designing the network);
+    returns the tier shown (1-based)."""
     spec = STEPS[step]
     if check is None:
         folder = folder_of(step, impl)
@@ -236,25 +237,36 @@ def hint(step: str, check: str | None = None, every: bool = False,
                 "code; the section it names in the lesson explains what to "
                 f"write (docs/{step}.md). Name a check for its hints: "
                 f"python -m tinycnn hint {step} CHECK ({', '.join(spec.checks)})")
+            if spec.design:
+                say("Designing the network: python -m tinycnn hint "
+                    f"{step} design")
             return 0
         check = first_failing(check_structure(folder)) or "accuracy"
-    if check not in spec.checks:
+    if check == "design" and spec.design:
+        heading = f"{step} · designing your network"
+        rule = (f"at most {spec.max_params:,} parameters, the parts the "
+                f"task box lists, {spec.pass_acc}% within {spec.max_epochs} "
+                f"{'epoch' if spec.max_epochs == 1 else 'epochs'}")
+        tiers = spec.design
+    elif check in spec.checks:
+        heading, rule, tiers = (f"{step} · {title(check, spec)}",
+                                CHECKS[check].rule, CHECKS[check].hints)
+    else:
         raise SystemExit(f"{step} has no check {check!r}; its checks: "
-                         f"{', '.join(spec.checks)}")
-    c = CHECKS[check]
+                         f"{', '.join(spec.checks)}"
+                         + (", and design" if spec.design else ""))
     state_file = _hint_state()
     try:
         state = json.loads(state_file.read_text())
     except (OSError, ValueError):
         state = {}
     key = f"{step}/{check}"
-    shown = len(c.hints) if every else min(state.get(key, 0) + 1,
-                                           len(c.hints))
-    say(f"{step} · {title(check, spec)}")
-    say(f"rule: {c.rule}")
+    shown = len(tiers) if every else min(state.get(key, 0) + 1, len(tiers))
+    say(heading)
+    say(f"rule: {rule}")
     for tier in range(1 if every else shown, shown + 1):
-        say(f"hint {tier} of {len(c.hints)}: {c.hints[tier - 1]}")
-    if shown < len(c.hints):
+        say(f"hint {tier} of {len(tiers)}: {tiers[tier - 1]}")
+    if shown < len(tiers):
         say(f"(run it again for hint {shown + 1})")
     state[key] = shown
     try:

@@ -171,9 +171,21 @@ def plot_curves(record: dict) -> bytes:
     mark = record.get("pass_acc") or (spec.pass_acc if spec else None)
     if mark:
         ax2.axhline(mark, color="gray", ls="--", lw=1, label="pass mark")
+    accs = [r[f"{split}_acc"] for r in rows for split in ("train", "test")]
     if len(rows) == 1:  # one epoch: a point per series, on a 0..1 axis
         for ax in (ax1, ax2):
             ax.set_xlim(0, 1.05)
+        for split, acc in (("train", accs[0]), ("test", accs[1])):
+            ax2.annotate(f"{split} {acc:.2f} %", (1, acc), xytext=(-8, 0),
+                         textcoords="offset points", ha="right",
+                         va="center")
+    # the region that matters: from 2 points under the mark (or the last
+    # epoch) up; the first epochs' lower points drop off the bottom
+    top = max(accs)
+    low = max(min(accs), (mark or rows[-1]["test_acc"]) - 2)
+    if len(rows) > 1 and low > min(accs):
+        ax2.set_ylim(low, min(100.0, top + 0.3))
+        ax2.set_ylabel(f"accuracy (%), from {low:.1f}")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend()

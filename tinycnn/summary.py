@@ -110,3 +110,28 @@ def text(rows: list[Layer]) -> str:
     out.insert(1, "-" * len(out[0]))
     out.append(f"total parameters: {sum(r.params for r in rows):,}")
     return "\n".join(out)
+
+
+def plot(rows: list[Layer], title: str):
+    """The table as a picture: parameters per layer (bars), each with its
+    output shape and receptive field. A matplotlib Figure, made without
+    pyplot: it leaves a notebook's or a script's backend alone."""
+    from matplotlib.figure import Figure
+
+    rows = [row for row in rows if row.shape]
+    fig = Figure(figsize=(7, 0.35 * len(rows) + 1))
+    ax = fig.subplots()
+    y = range(len(rows))[::-1]
+    ax.barh(y, [row.params for row in rows], color="C0")
+    top = max([row.params for row in rows] + [1])
+    for yi, row in zip(y, rows, strict=True):
+        rf = "all" if row.rf is None else f"{row.rf}×{row.rf}"
+        ax.text(row.params + top * 0.01, yi,
+                f"{row.params:,}  →  {'×'.join(map(str, row.shape))}"
+                f"  (sees {rf})", va="center", fontsize=8)
+    ax.set_yticks(list(y), [row.name for row in rows])
+    ax.set_xlim(0, top * 1.7)
+    ax.set(xlabel="parameters", title=f"{title}: "
+           f"{sum(row.params for row in rows):,} parameters; output shape "
+           "and receptive field beside each bar")
+    return fig

@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,17 +88,19 @@ def record(step: str) -> dict:
 
 
 def record_md(step: str) -> str:
+    """The reference's run, as a short list (a one-row table of seven
+    columns does not fit a phone)."""
     r = record(step)
     last = r["epochs"][-1]
     rec = r["recipe"]
     return (
-        "| parameters | epochs | batch | lr (schedule) | final train acc. "
-        "| final test acc. | device, precision |\n"
-        "|---:|---:|---:|---|---:|---:|---|\n"
-        f"| {r['params']:,} | {len(r['epochs'])} | {rec['batch_size']} | "
-        f"{rec['lr']} ({rec['schedule']}) | {last['train_acc']:.2f} % | "
-        f"**{last['test_acc']:.2f} %** | {r['device']}, {r['precision']} |\n"
-        "\nThe reference run (seed 1), from its committed run record.\n")
+        "The reference run (seed 1), from its committed run record:\n\n"
+        f"- **final test accuracy {last['test_acc']:.2f} %** (train "
+        f"{last['train_acc']:.2f} %)\n"
+        f"- {r['params']:,} parameters; {len(r['epochs'])} "
+        f"{'epoch' if len(r['epochs']) == 1 else 'epochs'} of batch "
+        f"{rec['batch_size']}, lr {rec['lr']} ({rec['schedule']})\n"
+        f"- on {r['device']}, {r['precision']}\n")
 
 
 def task_md(step: str) -> str:
@@ -155,15 +158,37 @@ def duration(secs: float) -> str:
     return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
 
 
+def tiers_md(hints: tuple[str, ...], depth: int = 0) -> list[str]:
+    """Hints as folds, each inside the one before, so a reader opens one
+    at a time, as `tinycnn hint` gives them."""
+    out = []
+    for i, hint in enumerate(hints):
+        pad = "    " * (depth + i)
+        out += [f'{pad}??? tip "Hint {i + 1} of {len(hints)}"',
+                f"{pad}    {hint}", ""]
+    return out
+
+
 def hints_md(step: str) -> str:
-    """Each check's rule and its hints in tiers, collapsed."""
+    """Each check's rule and its hints, collapsed, a tier at a time."""
     blocks = []
     for key in course.STEPS[step].checks:
         check = course.CHECKS[key]
-        tiers = "\n".join(f"    {i}. {h}" for i, h in enumerate(check.hints, 1))
-        blocks.append(f'??? tip "Hint: {course.title(key, course.STEPS[step])}"'
-                      f"\n    **Rule.** {check.rule}\n\n{tiers}\n")
+        blocks.append("\n".join([
+            f'??? tip "Hint: {course.title(key, course.STEPS[step])}"',
+            f"    **Rule.** {check.rule}", "",
+            *tiers_md(check.hints, 1)]))
     return "\n".join(blocks)
+
+
+def design_md(step: str) -> str:
+    """The step's hints for designing the network, a tier at a time (open
+    them only after trying: the last is a layout)."""
+    return "\n".join([
+        "Stuck on the design? The hints open one at a time, as "
+        f"`python -m tinycnn hint {step} design` gives them; the last is a "
+        "layout that passes, without widths.", "",
+        *tiers_md(course.STEPS[step].design)])
 
 
 def rules_md() -> str:
@@ -262,43 +287,165 @@ def speed_md() -> str:
     return "\n".join(rows) + "\n"
 
 
+def paired(step: str, name: str, table: str, ref_table: str | None = None,
+           ref_folder: str | None = None) -> dict:
+    """Variant `name`'s runs in `table` against the reference's (from
+    `ref_table`, default the same; `ref_folder` names another baseline) on
+    the seeds both have, and the course's verdict on them."""
+    ref = seed_runs((ref_table or table).removesuffix(".json"),
+                    ref_folder or f"solutions/{step}")
+    got = seed_runs(table.removesuffix(".json"), name)
+    seeds = sorted(set(got) & set(ref))
+    # a diverged run (no accuracy) ranks below every finished one
+    done = [s for s in seeds if got[s]["final_test_acc"] is not None]
+    accs = [got[s]["final_test_acc"] for s in done]
+    base = [ref[s]["final_test_acc"] for s in seeds]
+    low = min(accs) if len(done) == len(seeds) else -math.inf
+    return {"seeds": seeds, "got": got, "done": done, "accs": accs,
+            "base": base, "low": low, "verdict": compare([*accs, low], base)}
+
+
 def ablation_md(step: str, names: list[str], table: str,
                 ref_table: str | None = None, ref_folder: str | None = None,
                 against: str = "reference") -> str:
     """One-change ablations of `step`'s reference, each against the
-    reference's runs on the seeds both have (from `ref_table`, default the
-    same table; `ref_folder` and `against` name another baseline, such as
-    an earlier reference): every seed, the mean, the spread, and a
-    verdict: better or worse only when the two rows' seed ranges do not
-    overlap (over at least 5 seeds); otherwise no measurable difference."""
+    reference's runs on the seeds both have (`paired`): every seed, the
+    mean, the spread, and a verdict: better or worse only when the two
+    rows' seed ranges do not overlap (over at least 5 seeds); otherwise no
+    measurable difference."""
     from benchmarks.variants import VARIANTS
 
-    ref = seed_runs((ref_table or table).removesuffix(".json"),
-                    ref_folder or f"solutions/{step}")
     rows = ["| variant | params | final test acc. per seed | mean | spread | "
             f"{against}, same seeds: mean, spread | difference | verdict |",
             "|---|---:|---|---:|---:|---:|---:|---|"]
     for name in names:
-        got = seed_runs(table.removesuffix(".json"), name)
-        seeds = sorted(set(got) & set(ref))
-        # a diverged run (no accuracy) ranks below every finished one
-        done = [s for s in seeds if got[s]["final_test_acc"] is not None]
-        accs = [got[s]["final_test_acc"] for s in done]
-        base = [ref[s]["final_test_acc"] for s in seeds]
-        low = min(accs) if len(done) == len(seeds) else -math.inf
+        p = paired(step, name, table, ref_table, ref_folder)
+        seeds, got, done, accs, base = (p[k] for k in
+                                        ("seeds", "got", "done", "accs",
+                                         "base"))
         mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
         diff = round(mean - bmean, 2) or 0.0  # no "-0.00"
-        verdict = compare([*accs, low], base)
         per = ", ".join("diverged" if s not in done
                         else f"{got[s]['final_test_acc']:.2f}" for s in seeds)
-        spread = (f"{max(accs) - min(accs):.2f}" if low > -math.inf
+        spread = (f"{max(accs) - min(accs):.2f}" if p["low"] > -math.inf
                   else "diverged")
         of = "" if len(done) == len(seeds) else f" ({len(done)} finished)"
         rows.append(
             f"| {VARIANTS[name].what} (`{name}`) | "
             f"{got[done[0]]['params']:,} | {per} | {mean:.2f}{of} | "
             f"{spread} | {bmean:.2f}, "
-            f"{max(base) - min(base):.2f} | {diff:+.2f} | {verdict} |")
+            f"{max(base) - min(base):.2f} | {diff:+.2f} | {p['verdict']} |")
+    return "\n".join(rows) + "\n"
+
+
+def ablation_png(step: str, names: list[str], table: str,
+                 ref_table: str | None = None, ref_folder: str | None = None,
+                 against: str = "reference") -> bytes:
+    """The seeds behind an ablation table: for each variant, its final
+    accuracy per seed (a dot each) over the baseline's on the same seeds
+    (grey), the means as bars, the pass mark as a red line."""
+    import statistics
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mark = course.STEPS[step].pass_acc
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.8 * len(names)))
+    labels, lows = [], []
+    for i, name in enumerate(names):
+        p = paired(step, name, table, ref_table, ref_folder)
+        y = len(names) - 1 - i
+        for accs, dy, color in ((p["accs"], 0.15, "C0"),
+                                (p["base"], -0.15, "0.55")):
+            ax.scatter(accs, [y + dy] * len(accs), s=26, alpha=0.8,
+                       color=color)
+            ax.plot([statistics.mean(accs)] * 2, [y + dy - 0.12,
+                                                   y + dy + 0.12],
+                    color=color, lw=2)
+        lows += p["base"] + p["accs"]
+        labels.append((y, f"{name}\n({p['verdict']})"))
+    ax.axvline(mark, color="C3", lw=1)
+    ax.set_yticks([y for y, _ in labels], [t for _, t in labels])
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.set_xlabel("final test accuracy, %")
+    ax.set_title(f"blue: the variant's seeds; grey: the baseline ({against}) "
+                 "on the same seeds;\nbars: means; red: the pass mark",
+                 fontsize=9, loc="left")
+    # a run that failed far below (a diverged one at chance) would squash
+    # the rest: the axis starts 1.5 points under the mark, and says so
+    low, high = min(lows), max(lows)
+    ax.set_xlim(max(low, mark - 1.5) - 0.05, high + 0.05)
+    if low < mark - 1.5:
+        ax.set_xlabel(f"final test accuracy, % (runs under {mark - 1.5:g} "
+                      "are off the left edge)")
+    return png(fig)
+
+
+# i4's ablations ran on its first reference (nets.py's i4-v1), whose runs
+# are the solutions/i4 rows of ablations-i4-cpu
+FIRST = "this step's first reference"
+# "Try this": an experiment per question, run with the variant's name; the
+# folded answer comes from the recorded runs of the same comparison.
+TRY = {
+    "i1": [
+        ("Without BatchNorm, at the same peak learning rate of 0.2: does "
+         "this net still train, and does it reach the 99.3 % mark?",
+         "i1-nobn", "ablations-i1-cpu.json", "the reference"),
+        ("Without dropout: higher, lower, or the same?", "i1-nodrop",
+         "ablations-i1-cpu.json", "the reference")],
+    "i4": [
+        ("The same weights with `padding=1` on every conv, so the maps stay "
+         "large: more arithmetic, more positions to average. Better or "
+         "worse?", "i4-pad", "ablations-i4-cpu.json", FIRST),
+        ("Without BatchNorm, at the same peak learning rate: does it "
+         "behave as in i1?", "i4-nobn", "ablations-i4-cpu.json", FIRST),
+        ("Without the ±7° rotations?", "i4-norot", "ablations-i4-cpu.json",
+         FIRST)],
+}
+
+
+def try_md(step: str) -> str:
+    """The step's experiments: a question to answer before running, the
+    command, and what the recorded runs gave, folded."""
+    from benchmarks.variants import VARIANTS
+
+    out = []
+    for question, name, table, against in TRY[step]:
+        p = paired(step, name, table)
+        accs, base = p["accs"], p["base"]
+        diverged = len(p["seeds"]) - len(p["done"])
+        runs = f"{min(accs):.2f}-{max(accs):.2f} %"
+        if diverged:
+            runs += f" ({diverged} of {len(p['seeds'])} diverged)"
+        out += [f'??? question "{question}"',
+                "    Write down your guess, then run it in the course's "
+                "repository (it trains the network we measured, with this one "
+                "change, one seed, about as long as a grade):",
+                "",
+                "    ```bash",
+                f"    python benchmarks/seeds.py --steps {name} --seeds 1 "
+                f"--out runs/try/{name}.json",
+                "    ```",
+                "",
+                f'    ??? note "What we measured: {VARIANTS[name].what}"',
+                f"        Seeds {spans(p['seeds']).replace(' ', ', ')} on "
+                f"this course's CPU: {runs}, against {against}'s "
+                f"{min(base):.2f}-{max(base):.2f} % on the same seeds; by "
+                f"this course's rule, {p['verdict']}.",
+                ""]
+    return "\n".join(out)
+
+
+def variants_md() -> str:
+    """Every named variant and the one line of what it changes."""
+    from benchmarks.variants import VARIANTS
+
+    rows = ["| variant | step | what it changes (against the step's "
+            "reference) |", "|---|---|---|"]
+    rows += [f"| `{name}` | {v.step} | {v.what} |"
+             for name, v in sorted(VARIANTS.items())]
     return "\n".join(rows) + "\n"
 
 
@@ -373,21 +520,24 @@ def confusion(step: str = "i3") -> tuple[str, bytes, bytes]:
     ax.imshow((cm.float() + 1).log().numpy(), cmap="Blues")
     for i in range(10):
         for j in range(10):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=9,
                     color="white" if i == j else "black")
     ax.set(xlabel="predicted", ylabel="true", xticks=range(10),
            yticks=range(10), title=f"{step}: {len(wrong)} of {len(y)} wrong")
     cm_png = png(fig)
 
+    # 8 columns at 8 in: the picture shows at about its own size in the
+    # 720 px column, so the labels read at 12 pt
     n = min(len(wrong), 40)
-    fig, axes = plt.subplots(4, 10, figsize=(10, 4.6))
+    fig, axes = plt.subplots(5, 8, figsize=(8, 6.4))
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
             i = int(wrong[k])
             ax.imshow(X[i, 0].numpy(), cmap="gray_r")
-            ax.set_title(f"{int(y[i])}→{int(pred[i])}", fontsize=9)
-    fig.suptitle("first misclassified test digits (true → predicted)")
+            ax.set_title(f"{int(y[i])}→{int(pred[i])}", fontsize=12)
+    fig.suptitle("first misclassified test digits (true → predicted)",
+                 fontsize=13)
     grid_png = png(fig)
 
     pairs = sorted(((int(cm[i, j]), i, j) for i in range(10)
@@ -600,11 +750,16 @@ def odds(step: str) -> tuple[str, bytes]:
         ax.scatter(accs, [i] * len(accs), s=22, alpha=0.7, color="C0")
         ax.plot([statistics.mean(accs)] * 2, [i - 0.3, i + 0.3], color="C1")
     ax.axvline(mark, color="C3", lw=1)
-    ax.set_yticks(range(len(runs)), [p.split(",")[0] for p in runs])
+    # the machine and the precision, which tell rows apart, without the
+    # CPU's feature list; "Intel(R) Xeon(R) Processor" says only "Xeon"
+    short = [re.sub(r" \([^()]*\)(?=,)", "", p).replace(
+        "Intel(R) Xeon(R) Processor", "Intel Xeon") for p in runs]
+    ax.set_yticks(range(len(runs)), short)
     ax.set_ylim(-0.6, len(runs) - 0.4)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6))
-    ax.set_xlabel("final test accuracy, % (dot: a seed; bar: the mean; "
-                  "red: the pass mark)")
+    ax.set_xlabel("final test accuracy, %")
+    ax.set_title("dot: a seed; bar: the mean; red line: the pass mark",
+                 fontsize=9, loc="left")
     if not runs:
         rows.append("| (no runs of this reference recorded yet) | | | | | "
                     "| |")
@@ -620,6 +775,25 @@ def odds(step: str) -> tuple[str, bytes]:
     return "\n".join(rows) + "\n" + verdict + "\n", png(fig)
 
 
+# The lessons' one-change comparisons: (name of the table and its
+# picture, ablation_md's arguments, what the baseline is). i4's ran on its
+# first reference (nets.py's i4-v1), whose runs are the solutions/i4 rows
+# of ablations-i4-cpu.
+ABLATIONS = [
+    ("ablation-i1", ("i1", ["i1-nobn", "i1-nodrop"], "ablations-i1-cpu.json"),
+     "reference"),
+    ("ablation-i2", ("i2", ["i2-r3"], "margin3-cpu.json",
+                     "seeds-i2-cpu.json"),
+     "i1's recipe (the reference until Nov 2026)"),
+    ("i4-widths", ("i4", ["i4-late"], "i4-search3-cpu.json",
+                   "ablations-i4-cpu.json"), "the first reference"),
+    ("i4-i3layout", ("i4", ["i4-i3layout"], "i4-search-cpu.json",
+                     "ablations-i4-cpu.json"), "the first reference"),
+    ("ablation-i4", ("i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
+                     "ablations-i4-cpu.json"), "the first reference"),
+]
+
+
 def build() -> dict[str, bytes | str]:
     """{path relative to docs/: content} for every generated file."""
     out: dict[str, bytes | str] = {}
@@ -631,6 +805,8 @@ def build() -> dict[str, bytes | str]:
         out[f"generated/{step}-train.md"] = code_block(step, "train.py")
         out[f"generated/{step}-record.md"] = record_md(step)
         out[f"generated/{step}-hints.md"] = hints_md(step)
+        if course.STEPS[step].design:
+            out[f"generated/{step}-design.md"] = design_md(step)
         out[f"generated/{step}-task.md"] = task_md(step)
         out[f"generated/{step}-mistakes.md"] = mistakes_md(step)
         out[f"assets/{step}-curves.png"] = (REF / f"{step}.png").read_bytes()
@@ -658,22 +834,23 @@ def build() -> dict[str, bytes | str]:
                                                   ["solutions/i1"])
     out["generated/recipe.md"] = recipe_md()
     out["generated/changelog.md"] = changelog_md()
+    out["generated/variants.md"] = variants_md()
     out["generated/speed.md"] = speed_md()
-    out["generated/ablation-i1.md"] = ablation_md(
-        "i1", ["i1-nobn", "i1-nodrop"], "ablations-i1-cpu.json")
+    for step in TRY:
+        out[f"generated/{step}-try.md"] = try_md(step)
+    for name, args, against in ABLATIONS:
+        out[f"generated/{name}.md"] = ablation_md(*args, against=against)
+        out[f"assets/{name}.png"] = ablation_png(*args, against=against)
     out["generated/i3-search.md"] = chain_md([
-        ("the table exactly (plain 1×1 transitions), lr 0.05", "sweep1-h200",
+        ("the seed README's table (plain 1×1 transitions), lr 0.05", "sweep1-h200",
          "i3a", "16"),
         ("+ BatchNorm and ReLU after the transitions, lr 0.2", "sweep1-h200",
          "i3b", "16"),
-        ("trans2 replaced by a 3×3 conv 28→16 at 7×7 (`conv5`)",
+        ("a 3×3 conv at 7×7 instead of the last 1×1 transition",
          "sweep1-h200", "i3c", "24"),
         ("+ rotations ±10° and shifts ±10 %", "sweep1-h200", "i3ce", "24"),
         ("+ batch 64 (the reference until Nov 2026)", "sweep2-h200", "i3g",
          "24")], course.STEPS["i3"].pass_acc)
-    out["generated/ablation-i2.md"] = ablation_md(
-        "i2", ["i2-r3"], "margin3-cpu.json", "seeds-i2-cpu.json",
-        against="i1's recipe (the reference until Nov 2026)")
     out["generated/margin-i2-cpu.md"] = margin_md("seeds-i2-cpu")
     out["generated/fp32-cpu.md"] = margin_md("fp32-cpu")
     out["generated/fp32-i4-cpu.md"] = margin_md("fp32-i4-cpu")
@@ -681,18 +858,6 @@ def build() -> dict[str, bytes | str]:
                                                       ["solutions/i4"])
     out["generated/i4-search2-cpu.md"] = margin_md("i4-search2-cpu")
     out["generated/i4-search3-cpu.md"] = margin_md("i4-search3-cpu")
-    # i4's ablations ran on its first reference (nets.py's i4-v1), whose
-    # runs are the solutions/i4 rows of ablations-i4-cpu
-    first = "the first reference"
-    out["generated/i4-widths.md"] = ablation_md(
-        "i4", ["i4-late"], "i4-search3-cpu.json", "ablations-i4-cpu.json",
-        against=first)
-    out["generated/i4-i3layout.md"] = ablation_md(
-        "i4", ["i4-i3layout"], "i4-search-cpu.json", "ablations-i4-cpu.json",
-        against=first)
-    out["generated/ablation-i4.md"] = ablation_md(
-        "i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
-        "ablations-i4-cpu.json", against=first)
     out["generated/i4-search-cpu.md"] = copy_md("i4-search-cpu.md")
     out["generated/sweep1.md"] = copy_md("sweep1-h200.md")
     out["generated/sweep2.md"] = copy_md("sweep2-h200.md")

@@ -105,23 +105,10 @@ def augmentation(step: str, rows: int = 3) -> bytes:
 def layers(step: str) -> bytes:
     """The reference, layer by layer: parameters per layer (bars) with
     each layer's output shape and receptive field."""
+    from tinycnn.summary import plot
+
     net, _ = reference(step)
-    rows = [row for row in summarize(net) if row.shape]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1))
-    y = range(len(rows))[::-1]
-    ax.barh(y, [row.params for row in rows], color="C0")
-    top = max(row.params for row in rows)
-    for yi, row in zip(y, rows, strict=True):
-        rf = "all" if row.rf is None else f"{row.rf}×{row.rf}"
-        ax.text(row.params + top * 0.01, yi,
-                f"{row.params:,}  →  {'×'.join(map(str, row.shape))}"
-                f"  (sees {rf})", va="center", fontsize=8)
-    ax.set_yticks(list(y), [row.name for row in rows])
-    ax.set_xlim(0, top * 1.7)
-    ax.set(xlabel="parameters", title=f"{step}: "
-           f"{sum(row.params for row in rows):,} parameters; output shape "
-           "and receptive field beside each bar")
-    return png(fig)
+    return png(plot(summarize(net), step))
 
 
 def receptive_field(step: str) -> bytes:
@@ -140,8 +127,8 @@ def receptive_field(step: str) -> bytes:
     ax.set_xlim(min(0, 14 - half) - 1, max(28, 14 + half) + 1)
     ax.set_ylim(max(28, 14 + half) + 1, min(0, 14 - half) - 1)
     h, w = last.shape[1:]
-    ax.set_title(f"{step}: one unit of the last {h}×{w} map sees "
-                 f"{last.rf}×{last.rf} pixels", fontsize=9)
+    ax.set_title(f"{step}: one unit of the last {h}×{w} map\n"
+                 f"sees {last.rf}×{last.rf} pixels", fontsize=9)
     return png(fig)
 
 
@@ -159,18 +146,29 @@ def filters(step: str) -> bytes:
         maps = conv(engine.prepare(X).contiguous())[0]
     w = conv.weight.detach()[:, 0]
     n = len(w)
-    fig, axes = plt.subplots(2, n, figsize=(0.9 * n, 2.2))
+    # bands of 8: a filter row above its map row, at a size that shows at
+    # about 1:1 in the 720 px column (labels readable)
+    cols, bands = 8, math.ceil(n / 8)
+    fig, axes = plt.subplots(2 * bands, cols, figsize=(8, 2.1 * bands + 0.6),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
     for i in range(n):
+        row, col = 2 * (i // cols), i % cols
         lim = w[i].abs().max().item()
-        axes[0, i].imshow(w[i].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[1, i].imshow(maps[i].numpy(), cmap="gray_r")
-        for ax in axes[:, i]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[0, 0].set_ylabel("filter", fontsize=8)
-    axes[1, 0].set_ylabel("its map", fontsize=8)
-    fig.suptitle(f"{step}: conv1's {n} trained filters (red +, blue -) and "
-                 "their output on one digit, before BatchNorm", fontsize=9)
+        axes[row, col].imshow(w[i].numpy(), cmap="RdBu_r", vmin=-lim,
+                              vmax=lim)
+        axes[row + 1, col].imshow(maps[i].numpy(), cmap="gray_r")
+    for i in range(n, bands * cols):  # the last band's empty places
+        axes[2 * (i // cols), i % cols].axis("off")
+        axes[2 * (i // cols) + 1, i % cols].axis("off")
+    for b in range(bands):
+        axes[2 * b, 0].set_ylabel("filter", fontsize=12)
+        axes[2 * b + 1, 0].set_ylabel("its map", fontsize=12)
+    fig.suptitle(f"{step}: conv1's {n} trained filters (red +, blue -)\n"
+                 "and their output on one digit, before BatchNorm",
+                 fontsize=13)
     return png(fig)
 
 
