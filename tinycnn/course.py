@@ -236,4 +236,9 @@ ROOT_CHECK = "builds"
 def title(check: str, spec: Spec) -> str:
     """The line the grade table shows for `check` in `spec`'s step."""
     return CHECKS[check].title.format(
-        **vars(spec), epochs_word="epoch" if spec.max_epochs == 1 else "epochs")
+        **vars(spec), epochs_word=epochs(spec.max_epochs).split()[1])
+
+
+def epochs(n: int) -> str:
+    """"1 epoch", "20 epochs"."""
+    return f"{n} epoch" if n == 1 else f"{n} epochs"

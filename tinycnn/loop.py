@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinycnn import records
-from tinycnn.course import CHECKS, STEPS, Spec, title
+from tinycnn.course import CHECKS, STEPS, Spec, epochs, title
 from tinycnn.paths import ROOT, runs_root
 from tinycnn.skeleton import strip
 from tinycnn.step import FILES, code_hash, run_dir
@@ -245,8 +245,8 @@ def hint(step: str, check: str | None = None, every: bool = False,
     if check == "design" and spec.design:
         heading = f"{step} · designing your network"
         rule = (f"at most {spec.max_params:,} parameters, the parts the "
-                f"task box lists, {spec.pass_acc}% within {spec.max_epochs} "
-                f"{'epoch' if spec.max_epochs == 1 else 'epochs'}")
+                f"task box lists, {spec.pass_acc}% within "
+                f"{epochs(spec.max_epochs)}")
         tiers = spec.design
     elif check in spec.checks:
         heading, rule, tiers = (f"{step} · {title(check, spec)}",

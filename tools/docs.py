@@ -97,8 +97,8 @@ def record_md(step: str) -> str:
         "The reference run (seed 1), from its committed run record:\n\n"
         f"- **final test accuracy {last['test_acc']:.2f} %** (train "
         f"{last['train_acc']:.2f} %)\n"
-        f"- {r['params']:,} parameters; {len(r['epochs'])} "
-        f"{'epoch' if len(r['epochs']) == 1 else 'epochs'} of batch "
+        f"- {r['params']:,} parameters; {course.epochs(len(r['epochs']))} "
+        "of batch "
         f"{rec['batch_size']}, lr {rec['lr']} ({rec['schedule']})\n"
         f"- on {r['device']}, {r['precision']}\n")
 
