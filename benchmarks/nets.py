@@ -9,16 +9,23 @@ one; benchmarks/variants.py names which a variant uses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from torch import nn
 
 from tinycnn.paths import ROOT
 from tinycnn.step import load_step
 
+# a variant's folder holds a copy of this file beside copies of the
+# references (variants.folder): the grader's sandbox shows a step nothing
+# outside its own folder
+HERE = Path(__file__).resolve().parent
+SOLUTIONS = (HERE if (HERE / "solutions").is_dir() else ROOT) / "solutions"
+
 
 def reference(step: str):
     """The model module of solutions/<step>."""
-    return load_step(ROOT / "solutions" / step).model
+    return load_step(SOLUTIONS / step).model
 
 
 def without_bn(net: nn.Module) -> nn.Module:

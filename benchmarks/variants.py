@@ -107,6 +107,14 @@ VARIANTS: dict[str, Variant] = {
                      "0.1, Dropout2d 0.02), 12 epochs: the reference since "
                      "Nov 2026",
                      {"batch_size": 64, **SHIFT}, {"p_drop": 0.02}),
+    # "Try this" on i2, against the i2-r3 runs of margin3-cpu (the same
+    # network and recipe as solutions/i2)
+    "i2-ep10": Variant("i2", "10 epochs (i1's cap) instead of 12",
+                       {"num_epochs": 10}),
+    "i2-p05": Variant("i2", "Dropout2d 5 % (i1's) instead of 2 %",
+                      model={"p_drop": 0.05}),
+    # "Try this" on i3, against the solutions/i3 runs of margin-cpu
+    "i3-15ep": Variant("i3", "15 epochs instead of 20", {"num_epochs": 15}),
     # one-change ablations and candidates of the i4 reference
     "i4f": Variant("i4", "Dropout2d 0.02", model={"p_drop": 0.02}, net=V1),
     "i4g": Variant("i4", "Dropout2d 0.05 and batch 32", {"batch_size": 32},
@@ -206,9 +214,12 @@ _MODEL = '''"""Variant {name}: {base} with {what} (benchmarks/variants.py)."""
 
 from functools import partial
 
-from tinycnn.step import ROOT, load_step
+from pathlib import Path
 
-_ref = load_step(ROOT / "{base}").model
+from tinycnn.step import load_step
+
+# a copy of the reference beside this file: the sandbox shows nothing else
+_ref = load_step(Path(__file__).parent / "{base}").model
 Net = partial(_ref.Net, **{model!r})
 layer_shapes = _ref.layer_shapes
 '''
@@ -217,11 +228,12 @@ _NET = '''"""Variant {name}: {what} (benchmarks/variants.py)."""
 
 import sys
 from functools import partial
+from pathlib import Path
 
-from tinycnn.paths import ROOT
-
-sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
-from benchmarks.nets import NETS  # noqa: E402
+# copies of benchmarks/nets.py and the references beside this file: the
+# sandbox shows nothing else
+sys.path.insert(0, str(Path(__file__).parent))
+from nets import NETS  # noqa: E402
 
 Net = partial(NETS[{net!r}], **{model!r})
 
@@ -233,10 +245,11 @@ def layer_shapes():
 _TRAIN = '''"""Variant {name}: {base} with {what} (benchmarks/variants.py)."""
 
 import dataclasses
+from pathlib import Path
 
-from tinycnn.step import ROOT, load_step
+from tinycnn.step import load_step
 
-_ref = load_step(ROOT / "{base}").train
+_ref = load_step(Path(__file__).parent / "{base}").train
 
 
 def recipe():
@@ -265,9 +278,19 @@ def folder(name: str) -> Path:
               "base": f"solutions/{v.step}"}
     model = _NET if v.net else _MODEL
     train = _WHOLE if v.whole else _TRAIN
-    for file, text in (("model.py", model), ("train.py", train)):
+    files = {"model.py": model.format(**fields),
+             "train.py": train.format(**fields)}
+    # what they import, copied in: the grader's sandbox shows a step only
+    # its own folder
+    for step in sorted(p.name for p in (ROOT / "solutions").iterdir()
+                       if (p / "model.py").is_file()):
+        for file in ("model.py", "train.py"):
+            files[f"solutions/{step}/{file}"] = (
+                ROOT / "solutions" / step / file).read_text()
+    files["nets.py"] = (ROOT / "benchmarks" / "nets.py").read_text()
+    for file, new in files.items():
         path = out / file
-        new = text.format(**fields)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != new:  # keep mtimes
             path.write_text(new)
     return out

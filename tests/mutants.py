@@ -10,6 +10,7 @@ not named in `expect` must pass. The bases are written for this project.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -246,6 +247,7 @@ class Mutant:
     says: dict[str, str] = field(default_factory=dict)    # check: regex
     step: str = "i3"
     train: str = TRAIN
+    hints: dict[str, str] = field(default_factory=dict)   # check: regex
 
 
 M = Mutant
@@ -592,11 +594,30 @@ MUTANTS = [
     crash("forward returns a tuple",
           edit(I3, (RET, "        return self.head(X).flatten(1), X\n")),
           "tuple"),
-    crash("stale Linear(1176, 10) after a width change",
-          edit(I0, ("nn.Linear(24 * 7 * 7, 10)", "nn.Linear(1176, 10)"),
-               ("nn.Conv2d(16, 24, 3, padding=1)",
-                "nn.Conv2d(16, 20, 3, padding=1)")),
-          "mat1 and mat2", step="i0", train=TRAIN1),
+    dataclasses.replace(
+        crash("stale Linear(1176, 10) after a width change",
+              edit(I0, ("nn.Linear(24 * 7 * 7, 10)", "nn.Linear(1176, 10)"),
+                   ("nn.Conv2d(16, 24, 3, padding=1)",
+                    "nn.Conv2d(16, 20, 3, padding=1)")),
+              "mat1 and mat2", step="i0", train=TRAIN1),
+        hints={"builds": r"in_features \(1176\) does not match .*980"}),
+    M("F.max_pool2d left out of the table", "wrong",
+      edit(FUNC, ('"p1": (16, 14, 14),\n            ', "")),
+      {"shapes": "failed"},
+      {"shapes": r"max_pool2d in forward\) gives \(16, 14, 14\) \(a "
+                 r"functional call in forward is a layer too"}),
+    dataclasses.replace(
+        crash("flatten forgotten after the GAP, a Linear head",
+              edit(FUNC, ("x = x.mean((2, 3))",
+                          "x = x.mean((2, 3), keepdim=True)")),
+              "mat1 and mat2"),
+        hints={"builds": r"global average that was not flattened.*"
+                         r"X\.flatten\(1\)"}),
+    dataclasses.replace(
+        crash("a 7x7 map into the Linear, not flattened",
+              edit(I0, ("self.fc(X.flatten(1))", "self.fc(X)")),
+              "mat1 and mat2", step="i0", train=TRAIN1),
+        hints={"builds": r"7 is the width of a map that was not flattened"}),
     crash("X.view(X.size(0), -1) on a channels_last batch",
           edit(I0, ("self.fc(X.flatten(1))",
                     "self.fc(X.view(X.size(0), -1))")),

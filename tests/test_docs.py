@@ -139,11 +139,16 @@ addEventListener("load", () => setTimeout(() => {
   const text = document.querySelector(".md-content").innerText;
   // then every fold opened: tables that need a sideways scroll
   document.querySelectorAll("details").forEach(d => d.open = true);
-  const tables = [...document.querySelectorAll(".md-typeset__scrollwrap")]
-    .filter(w => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1)
-    .map(w => (w.querySelector("tr") || w).innerText.slice(0, 60));
+  const over = [...document.querySelectorAll(".md-typeset__scrollwrap")]
+    .filter(w => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1);
+  const name = w => (w.querySelector("tr") || w).innerText.slice(0, 60);
+  const tables = over.map(name);
+  // a table wider than its box must scroll there, not be cut off
+  const clipped = over.filter(w => !["auto", "scroll"].includes(
+    getComputedStyle(w).overflowX)).map(name);
   document.body.dataset.probe = JSON.stringify(
-    {overflow: root.scrollWidth - width, wide, broken, text, tables});
+    {overflow: root.scrollWidth - width, wide, broken, text, tables,
+     clipped});
 }, 1500));
 </script>"""
 
@@ -188,8 +193,9 @@ def probe_page(tmp_path, url: str, width: int) -> dict:
 
 def test_the_probe_sees_each_fault(site, tmp_path):
     """The layout test can fail: a page given a 2,000 px block, an image
-    that does not exist, an unfolded line of i1's answer and a folded table
-    too wide for the column is reported on all four counts."""
+    that does not exist, an unfolded line of i1's answer, a folded table
+    too wide for the column and a table cut off by its box is reported on
+    all five counts."""
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     page = copy / "i1" / "index.html"
@@ -198,7 +204,10 @@ def test_the_probe_sees_each_fault(site, tmp_path):
               f"<p>{line}</p><details><summary>fold</summary>"
               '<div class="md-typeset__scrollwrap"><div class="md-typeset__'
               'table"><table><tr><td style="min-width:1500px">wide table'
-              "</td></tr></table></div></div></details>")
+              "</td></tr></table></div></div></details>"
+              '<div class="md-typeset__scrollwrap" style="overflow:hidden">'
+              '<table><tr><td style="min-width:1500px">cut table</td></tr>'
+              "</table></div>")
     start = '<article class="md-content__inner md-typeset">'
     html = page.read_text()
     assert start in html
@@ -212,7 +221,8 @@ def test_the_probe_sees_each_fault(site, tmp_path):
     assert probe["overflow"] > 0 and "DIV." in probe["wide"]
     assert probe["broken"] == ["missing.png"]
     assert line in probe["text"]
-    assert probe["tables"] == ["wide table"]
+    assert probe["tables"] == ["wide table", "cut table"]
+    assert probe["clipped"] == ["cut table"]
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -230,7 +240,8 @@ def test_page_fits_its_width_and_hides_the_answers(page, width, probed,
     shown = [x for x in solution_lines() if x[2] in probe["text"]]
     assert not shown, f"{page} shows solution code unfolded: {shown[:3]}"
     # on a laptop every table fits the content column, folds opened (on a
-    # phone a table may scroll inside its box)
+    # phone a table may scroll inside its box, if it can be scrolled)
+    assert not probe["clipped"], f"{page}: tables cut off: {probe['clipped']}"
     assert width < 1280 or not probe["tables"], (
         f"{page}: tables wider than the column at {width} px: "
         f"{probe['tables']}")

@@ -31,6 +31,19 @@ def test_loss_goes_down():
     assert set(h[0]) >= {"train_loss", "train_acc", "test_loss", "test_acc"}
 
 
+def test_a_heartbeat_inside_each_epoch():
+    """Where no bar shows, `on_beat` reports inside the epoch (here on
+    every sync: beat_s=0), never after its last batch (the epoch line
+    follows), with the batches done so far."""
+    beats = []
+    r = Recipe(num_epochs=2, batch_size=4, lr=0.05, schedule="constant")
+    fit(small_net(), r, tiny_data(), torch.device("cpu"), progress=False,
+        on_beat=lambda *a: beats.append(a), beat_s=0)
+    assert [b[:3] for b in beats] == [(e, n, 128) for e in (1, 2)
+                                      for n in (50, 100)]
+    assert all(b[3] > 0 for b in beats)
+
+
 def test_same_seed_same_result():
     r = Recipe(num_epochs=1, batch_size=64, rotation=10, translate=0.1)
     runs = []
@@ -78,3 +91,19 @@ def test_record_round_trip_and_invalidate(tmp_path, root):
     records.invalidate(tmp_path)
     assert records.load(tmp_path) is None
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_thin_pass_says_how_often_it_would_pass(tmp_path):
+    """The grade's note on a pass within the references' seed spread of
+    the mark: from recorded deviations, how many moved onto this result
+    would still pass; nothing for a comfortable pass or without records."""
+    from tinycnn.odds import deviations, thin
+
+    devs = deviations({"cpu": [99.40, 99.50, 99.60], "one run": [99.9]})
+    assert devs == [-0.1, 0.0, 0.1]
+    spread = tmp_path / "seed_spread.json"
+    spread.write_text(json.dumps({"i4": devs}))
+    note = thin("i4", 99.45, 99.4, spread)
+    assert "2 of 3 would pass" in note and "--seed 2" in note
+    assert thin("i4", 99.55, 99.4, spread) == ""
+    assert thin("i4", 99.45, 99.4, tmp_path / "missing.json") == ""

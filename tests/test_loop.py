@@ -71,6 +71,28 @@ def test_status_follows_the_work(repo):
     assert "python -m tinycnn hint i0 builds" in out, out
 
 
+def test_status_does_not_send_a_learner_back(repo, monkeypatch):
+    """A learner who designed i3 straight away: once it passed, next is
+    i4, not i0's skeleton; once i4 passed too, status says the goal is
+    reached and lists the steps not passed, with no 'next'."""
+    from tinycnn import loop
+
+    solve(repo, "i3")
+    won = {"i3"}
+    monkeypatch.setattr(loop, "passed", lambda f: f.name in won)
+    monkeypatch.setattr(loop.Run, "of", staticmethod(
+        lambda f: loop.Run(99.5, "today", True) if f.name in won else None))
+    lines: list[str] = []
+    nxt = loop.status(str(repo / "steps"), lines.append)
+    assert nxt.startswith(f"fill in {repo / 'steps'}/i4/model.py"), lines
+    solve(repo, "i4")
+    won.add("i4")
+    lines.clear()
+    assert loop.status(str(repo / "steps"), lines.append) == ""
+    assert lines[-1] == ("i4 passed, the course's goal; not passed yet: "
+                         "i0, i1, i2 (each stands alone: open one any time)")
+
+
 def test_hint_one_tier_at_a_time(repo):
     from tinycnn.course import CHECKS, STEPS
 

@@ -46,6 +46,8 @@ def test_mutant_verdict(m, graded):
                                   for c, r in rows.items())
     for check, pattern in m.says.items():
         assert re.search(pattern, rows[check]["output"]), rows[check]
+    for check, pattern in m.hints.items():  # the hint names the real fix
+        assert re.search(pattern, rows[check].get("hint") or ""), rows[check]
     for r in rows.values():
         assert "Traceback" not in r["output"], r
         assert "frozen runpy" not in r["output"], r  # the grader's own

@@ -84,6 +84,19 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("name", ["i2-ep10", "i4-pad", "i0h", "i3b"])
+def test_a_variant_folder_probes_in_the_graders_sandbox(name):
+    """Each kind of variant folder (a delta on the reference's Net and
+    recipe, a structural net from nets.py, a whole recipe, a net of its
+    own) brings what it imports: the sandbox shows a step nothing outside
+    its folder (before, every delta failed: 'solutions/i2 has no
+    model.py')."""
+    from tinycnn import probe
+    from tinycnn.step import probe_error
+
+    assert probe_error(probe.run(folder(name))) is None
+
+
 def test_seeds_stops_its_workers_on_sigterm(tmp_path):
     """`timeout` or `kill` on benchmarks/seeds.py stops the training
     workers too: an orphan would train on and skew every later timing."""

@@ -73,20 +73,63 @@ def main(argv: list[str] | None = None) -> int:
         for name in FILES:  # only ours: other files and folders are not
             print(f"{md5(raw / name)}  {raw / name}")
     elif args.cmd == "summary":
-        from tinycnn.step import load_step
-        from tinycnn.summary import markdown, plot, summarize, text
+        return _summary(args)
+    return 0
 
-        rows = summarize(load_step(args.folder).model.Net())
-        print(markdown(rows) if args.markdown else text(rows))
-        if args.plot:
-            fig = plot(rows, args.folder.name)
-            fig.tight_layout()
-            try:
-                fig.savefig(args.plot, dpi=90)
-            except OSError as e:
-                print(f"could not write {args.plot}: {e}", file=sys.stderr)
-                return 1
-            print(f"picture: {args.plot}")
+
+def _summary(args: argparse.Namespace) -> int:
+    """The table from the traced graph, the learner's layer_shapes()
+    beside it with the grader's verdict on it, and the budget left."""
+    from tinycnn import course, shape_table
+    from tinycnn import summary as sm
+    from tinycnn.step import load_step
+
+    try:
+        module = load_step(args.folder).model
+        graphs = sm.export(module.Net())
+    except sm.TraceError as e:
+        print(f"torch.export cannot trace forward, and the grader traces it "
+              f"the same way: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # the learner's file: anything can happen
+        todo = isinstance(e, NotImplementedError)
+        print(f"{'not implemented yet' if todo else type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 1
+    rows = sm.rows_of(graphs)
+    try:
+        declared = [(str(k), tuple(v)) for k, v in module.layer_shapes().items()]
+    except Exception as e:
+        declared, why = None, f"{type(e).__name__}: {e}"
+    if args.markdown:
+        print(sm.markdown(rows))
+    else:
+        extra, lost = sm.beside(rows, declared or [])
+        print(sm.text(rows, extra if declared else None))
+        if declared is None:
+            print(f"your layer_shapes(): not readable yet ({why})")
+        else:
+            verdict = shape_table.judge(declared, graphs["eval"])
+            print("your layer_shapes(): " + (
+                "right, as the grader reads it" if verdict.ok
+                else f"the grader would say: {verdict.message}"))
+            for entry in lost:
+                print(f"  fits no row above: {entry}")
+    spec = course.STEPS.get(args.folder.resolve().name)
+    total = sum(r.params for r in rows)
+    if spec is not None:
+        left = spec.max_params - total
+        print(f"budget of {spec.step}: at most {spec.max_params:,}; "
+              + (f"{left:,} left" if left >= 0 else f"{-left:,} over"))
+    if args.plot:
+        fig = sm.plot(rows, args.folder.name,
+                      spec.max_params if spec else None)
+        try:
+            fig.savefig(args.plot, dpi=100)
+        except OSError as e:
+            print(f"could not write {args.plot}: {e}", file=sys.stderr)
+            return 1
+        print(f"picture: {args.plot}")
     return 0
 
 

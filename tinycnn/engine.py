@@ -199,7 +199,9 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         on_epoch: Callable[[dict], None] | None = None,
         progress: bool = True,
         on_estimate: Callable[[float], None] | None = None,
-        precision: str | None = None) -> list[dict]:
+        precision: str | None = None,
+        on_beat: Callable[[int, int, int, float], None] | None = None,
+        beat_s: float = 30.0) -> list[dict]:
     """Train `model` by `recipe`; return one metrics dict per epoch.
 
     `precision` is "fp32" or "bf16" (autocast); None picks the faster one
@@ -207,6 +209,9 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
 
     `on_estimate(seconds)` is called once, after the first 20 batches,
     with the whole run's expected duration measured from them.
+    `on_beat(epoch, batches done, batches, seconds into the epoch)` is
+    called at most every `beat_s` seconds inside an epoch (at the loop's
+    own syncs, so it costs nothing): a heartbeat where no bar is shown.
     """
     from tqdm.auto import tqdm  # only the loop needs it
 
@@ -221,7 +226,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     history = []
     for epoch in range(1, recipe.num_epochs + 1):
         model.train()
-        t0 = time.perf_counter()
+        t0 = beat = time.perf_counter()
         perm = torch.randperm(N, device=device)
         loss_sum = torch.zeros((), device=device)  # summed on device: no sync
         trace, traced = [], (0.0, 0)  # mean loss of each 50 batches
@@ -254,6 +259,10 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
                         " or check the model for a missing normalisation.")
                 bar.set_postfix(loss=f"{mean:.4f}",
                                 acc=f"{100 * correct.item() / seen:.2f}%")
+                now = time.perf_counter()
+                if on_beat and now - beat >= beat_s and i < batches - 1:
+                    beat = now
+                    on_beat(epoch, i + 1, batches, now - t0)
         if not per_batch:
             sched.step()
         seen = N

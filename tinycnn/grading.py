@@ -61,6 +61,19 @@ CAUSES = [
     (r"NotImplementedError|not implemented yet",
      "Replace the `raise NotImplementedError` at that TODO in your step "
      "folder; the lesson section it names explains what to write."),
+    # a Linear works on the last dimension: a map not flattened gives it
+    # W values per row (1 after a global average), not C x H x W
+    (r"mat1 and mat2 shapes cannot be multiplied \(\d+x1 and (\d+)x",
+     "A Linear gets a (B, C, 1, 1) map, the output of a global average "
+     "that was not flattened: a Linear works on the last dimension, which "
+     "is 1 here. Flatten first (X.flatten(1) gives (B, C)), or make the "
+     "head a 1x1 conv and flatten its output."),
+    (r"mat1 and mat2 shapes cannot be multiplied \(\d+x([2-9]|1\d|2[0-8]) "
+     r"and (\d+)x",
+     "A Linear gets {1} values per row where it expects {2}: {1} is the "
+     "width of a map that was not flattened (a Linear works on the last "
+     "dimension). Flatten first with X.flatten(1); in_features is then "
+     "C x H x W of that map."),
     (r"mat1 and mat2 shapes cannot be multiplied \(\d+x(\d+) and (\d+)x",
      "A Linear's in_features ({2}) does not match what reaches it ({1} "
      "values per image): after changing a width or a pool, recompute "
@@ -525,7 +538,11 @@ def check_accuracy(g: Grade) -> str:
         raise Fail(f"final test accuracy {acc:.2f}% < {g.spec.pass_acc}% "
                    f"(evaluated by the grader on the 10,000 test images; "
                    f"last epochs {last})", hint("accuracy"))
-    return (f"{acc:.2f}% (>= {g.spec.pass_acc}%); last epochs {last}")
+    from tinycnn.odds import thin
+
+    note = thin(g.spec.step, acc, g.spec.pass_acc)
+    return (f"{acc:.2f}% (>= {g.spec.pass_acc}%); last epochs {last}"
+            + (f"; {note}" if note else ""))
 
 
 CHECK_FUNCS = {

@@ -130,8 +130,11 @@ def first_failing(rows: dict[str, dict]) -> str | None:
 
 
 def status(impl: str = "steps", say: Callable[[str], None] = print) -> str:
-    """One line per step, then the one next thing to do; returns that."""
-    next_thing = None
+    """One line per step, then the one next thing to do; returns that:
+    the first step in progress (started, not passed), else the first not
+    started after the last passed one (a learner who went on to i3 is not
+    sent back to i0); none once the last step passed."""
+    todos_of: dict[str, tuple[str, str]] = {}  # step: (kind, its todo)
     for step, spec in STEPS.items():
         folder = folder_of(step, impl)
         run, left, todo = Run.of(folder), todos(folder), None
@@ -159,9 +162,22 @@ def status(impl: str = "steps", say: Callable[[str], None] = print) -> str:
                     f"accuracy {run.acc:.2f}% < {spec.pass_acc}%: python -m "
                     f"tinycnn hint {step} accuracy")
         say(f"{step}  {spec.title:<36} {state}")
-        next_thing = next_thing or (None if done else todo)
+        todos_of[step] = ("passed" if done else "new" if untouched(folder)
+                          else "started", todo)
+    kinds = [kind for kind, _ in todos_of.values()]
+    last = max((i for i, k in enumerate(kinds) if k == "passed"), default=-1)
+    order = ([i for i, k in enumerate(kinds) if k == "started"]
+             + [i for i, k in enumerate(kinds) if k == "new" and i > last])
+    next_thing = list(todos_of.values())[order[0]][1] if order else None
     say("")
-    say(f"next: {next_thing}" if next_thing else "every step has passed")
+    left = [step for step, (kind, _) in todos_of.items() if kind != "passed"]
+    if next_thing:
+        say(f"next: {next_thing}")
+    elif left:  # the last step passed, some earlier ones not
+        say(f"{list(todos_of)[last]} passed, the course's goal; not passed "
+            f"yet: {', '.join(left)} (each stands alone: open one any time)")
+    else:
+        say("every step has passed")
     return next_thing or ""
 
 

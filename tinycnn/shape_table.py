@@ -172,10 +172,18 @@ def _by_order(loose: list[Entry], ops, segment, need, real) -> Verdict:
         return Verdict(True)
     k = missing[0]
     return Verdict(False, f"layer_shapes() has no entry for "
-                   f"{nw.label(real[k])} {nw.shape(real[k])}, the "
+                   f"{nw.label(real[k])} {nw.shape(real[k])}"
+                   f"{_functional(real[k])}, the "
                    f"{_ordinal(k + 1)} layer of your forward (one entry per "
                    "conv, pool and Linear, in order: "
                    f"{', '.join(nw.label(n) for n in real)})", 2)
+
+
+def _functional(n: fx.Node) -> str:
+    """A functional call (F.max_pool2d, X.mean in forward) is a layer as
+    well: learners leave those out of the table."""
+    return (" (a functional call in forward is a layer too: it needs an "
+            "entry)" if nw.where(n) == "forward" else "")
 
 
 def _wrong(loose: list[Entry], i: int, reach, ops, segment, need,
@@ -198,6 +206,7 @@ def _wrong(loose: list[Entry], i: int, reach, ops, segment, need,
     if nxt is not None:
         n = real[nxt]
         return Verdict(False, f"{head}; the {_ordinal(nxt + 1)} layer of "
-                       f"your forward ({nw.label(n)}) gives {nw.shape(n)}")
+                       f"your forward ({nw.label(n)}) gives {nw.shape(n)}"
+                       f"{_functional(n)}")
     return Verdict(False, f"{head}, but nothing your forward computes there "
                    "has that shape (an extra entry must be right too)")

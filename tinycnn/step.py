@@ -153,13 +153,27 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     say(f"{folder.name}: {params:,} parameters, {recipe.num_epochs} epochs "
         f"on {describe(device)}, {precision} ({why})")
 
+    took: list[float] = []  # seconds per finished epoch
+
     def log(row: dict) -> None:
+        took.append(row["seconds"])
+        left = recipe.num_epochs - row["epoch"]
+        ahead = (f", about {_duration(sum(took) / len(took) * left)} left"
+                 if left else "")
         say(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
             f"  acc {row['train_acc']:.2f}%  |  test loss "
             f"{row['test_loss']:.4f}  acc {row['test_acc']:.2f}%"
-            f"  |  {row['seconds']:.1f}s")
+            f"  |  {row['seconds']:.1f}s{ahead}")
         if on_row:
             on_row(row)
+
+    def beat(epoch: int, done: int, batches: int, seconds: float) -> None:
+        """Where no progress bar shows (a grade): a line every half minute,
+        the time left revised from this epoch's pace."""
+        per_epoch = seconds / done * batches
+        left = per_epoch - seconds + per_epoch * (recipe.num_epochs - epoch)
+        say(f"epoch {epoch:2d}  {done}/{batches} batches in {seconds:.0f}s,"
+            f" about {_duration(left)} left")
 
     def estimate(seconds: float) -> None:
         say(f"{folder.name}: {recipe.num_epochs} epochs, about "
@@ -172,7 +186,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     t0 = time.perf_counter()
     history = fit(model, recipe, data, device, on_epoch=log,
                   progress=progress, on_estimate=estimate,
-                  precision=precision)
+                  precision=precision, on_beat=None if progress else beat)
     record = {
         "step": folder.name,
         "impl": folder.parent.name,

@@ -103,12 +103,13 @@ def augmentation(step: str, rows: int = 3) -> bytes:
 
 
 def layers(step: str) -> bytes:
-    """The reference, layer by layer: parameters per layer (bars) with
-    each layer's output shape and receptive field."""
+    """The reference as boxes sized by C×H×W, with each layer's
+    parameters and receptive field (what `summary --plot` draws)."""
+    from tinycnn.course import STEPS
     from tinycnn.summary import plot
 
     net, _ = reference(step)
-    return png(plot(summarize(net), step))
+    return png(plot(summarize(net), step, STEPS[step].max_params))
 
 
 def receptive_field(step: str) -> bytes:
@@ -129,6 +130,34 @@ def receptive_field(step: str) -> bytes:
     h, w = last.shape[1:]
     ax.set_title(f"{step}: one unit of the last {h}×{w} map\n"
                  f"sees {last.rf}×{last.rf} pixels", fontsize=9)
+    return png(fig)
+
+
+def field_goal(n: int = 6) -> bytes:
+    """How wide a window must be to see a whole digit, measured on the
+    test set, drawn on a few digits (no network's design in it)."""
+    X, _ = test_set()
+    ink = X[:, 0] > 0
+
+    def extent(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.arange(28).expand_as(m)
+        lo = torch.where(m, idx, 28).min(1).values
+        return lo, torch.where(m, idx, -1).max(1).values - lo + 1
+
+    top, h = extent(ink.any(2))
+    left, w = extent(ink.any(1))
+    side = torch.maximum(h, w)
+    fig, axes = plt.subplots(1, n, figsize=(7.2, 1.9))
+    for i, ax in enumerate(axes):
+        ax.imshow(X[i, 0].numpy(), cmap="gray_r")
+        ax.add_patch(plt.Rectangle((left[i] - 0.5, top[i] - 0.5), w[i], h[i],
+                                   fill=False, color="C3", lw=1.5))
+        ax.set_title(f"{int(w[i])}×{int(h[i])}", fontsize=11)
+        ax.axis("off")
+    fig.suptitle(f"the ink of every test digit fits in "
+                 f"{int(side.max())}×{int(side.max())} pixels (median "
+                 f"side {int(side.median())}); boxes: the ink's extent",
+                 fontsize=10)
     return png(fig)
 
 
