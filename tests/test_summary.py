@@ -167,7 +167,8 @@ def test_the_learners_table_beside_the_rows(root):
     extra, lost = beside(rows, [("conv1", (16, 28, 28)), ("x", (16, 28, 28)),
                                 ("pool1", (16, 14, 14)),
                                 ("conv5", (20, 7, 7)), ("head", (10,))])
-    assert extra == {0: "✓ conv1", 1: "✓ x", 2: "✓ pool1", 9: "✓ head"}
+    assert extra == {0: "✓ conv1", 1: "✓ x", 2: "✓ pool1", 9: "✓ head",
+                     **{i: "✗ no entry" for i in range(3, 9)}}
     assert lost == ["'conv5': (20, 7, 7) (forward gives 16×7×7)"]
 
 
@@ -186,7 +187,7 @@ def test_summary_says_what_the_grader_would(root, tmp_path, capsys):
         "'convs.1': (12, 24, 24), 'convs.2': (16, 20, 20)}\n"))
     assert main(["summary", str(step)]) == 0
     out = capsys.readouterr().out
-    assert "✓ a" in out and "✓ convs.1" in out
+    assert "✓ a" in out and "✓ convs.1" in out and "✗ no entry" in out
     assert "the grader would say: layer_shapes() has 3 entries" in out
     assert "fits no row above: 'convs.2': (16, 20, 20) (forward gives " \
         "16×22×22)" in out

@@ -258,8 +258,9 @@ def beside(rows: list[Layer], declared: list[tuple[str, tuple]]
     """The learner's layer_shapes() entries placed beside the rows, for
     reading (the grader's own verdict is shape_table.judge): an entry
     named like a row's module goes there; the others, in order, on the
-    next row of their shape. Returns {row: text} and the entries that fit
-    no row."""
+    next row of their shape; a layer the shapes check needs that gets
+    none is marked. Returns {row: text} and the entries that fit no
+    row."""
     extra: dict[int, list[str]] = {}
     lost, at = [], 0
     named = {r.name: i for i, r in enumerate(rows)}
@@ -279,7 +280,10 @@ def beside(rows: list[Layer], declared: list[tuple[str, tuple]]
             continue
         extra.setdefault(i, []).append(f"✓ {name}")
         at = max(at, i + 1)
-    return {i: ", ".join(v) for i, v in extra.items()}, lost
+    for i, row in enumerate(rows):  # a layer the shapes check needs
+        if i not in extra and not row.kind.startswith(("flatten", "unused")):
+            extra[i] = ["✗ no entry"]
+    return {i: ", ".join(v) for i, v in sorted(extra.items())}, lost
 
 
 def plot(rows: list[Layer], title: str, budget: int | None = None):
