@@ -26,7 +26,7 @@ from torch import fx
 
 from tinycnn import network as nw
 from tinycnn import probe, records, shape_table
-from tinycnn.course import CHECKS, STEPS, Spec, title
+from tinycnn.course import CHECKS, STEPS, Spec, epochs, title
 from tinycnn.engine import Diverged, Recipe
 from tinycnn.graphfile import attr
 from tinycnn.step import (
@@ -465,9 +465,9 @@ def check_shapes(g: Grade) -> str:
 def check_epochs(g: Grade) -> str:
     r = g.recipe
     if r.num_epochs > g.spec.max_epochs:
-        raise Fail(f"recipe trains {r.num_epochs} epochs; {g.spec.step} "
+        raise Fail(f"recipe trains {epochs(r.num_epochs)}; {g.spec.step} "
                    f"allows 1 to {g.spec.max_epochs}", hint("epochs", 1))
-    return f"{r.num_epochs} epochs"
+    return epochs(r.num_epochs)
 
 
 def _reusable(g: Grade, out: Path) -> tuple[dict, dict] | None:

@@ -15,6 +15,7 @@ from types import ModuleType
 import torch
 
 from tinycnn import network, probe, records
+from tinycnn.course import epochs
 from tinycnn.data import DataError, load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
@@ -150,7 +151,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     model = network.GradedNet(graphs)
     say = on_epoch or _print
     precision, why = choose(device)
-    say(f"{folder.name}: {params:,} parameters, {recipe.num_epochs} epochs "
+    say(f"{folder.name}: {params:,} parameters, {epochs(recipe.num_epochs)} "
         f"on {describe(device)}, {precision} ({why})")
 
     took: list[float] = []  # seconds per finished epoch
@@ -176,7 +177,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
             f" about {_duration(left)} left")
 
     def estimate(seconds: float) -> None:
-        say(f"{folder.name}: {recipe.num_epochs} epochs, about "
+        say(f"{folder.name}: {epochs(recipe.num_epochs)}, about "
             f"{_duration(seconds)} on this machine (from the first batches)")
 
     try:

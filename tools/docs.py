@@ -409,6 +409,7 @@ class Try:
     name: str             # the variant to run (benchmarks/variants.py)
     table: str            # the results log with its runs
     against: str          # the baseline, in words
+    how: str              # the change, made to the learner's own copy
     ref_folder: str | None = None  # the baseline's folder in `table`
     #                                (default: the step's reference)
 
@@ -418,37 +419,52 @@ TRY = {
         Try("Keep the learning rate at 0.015 for the whole epoch instead of "
             "OneCycle's warm-up and decay to the same peak: does one epoch "
             "still pass every seed?", "i0-step015", "margin-i0-cpu.json",
-            "OneCycle to the same peak", "i0-onecycle015"),
+            "OneCycle to the same peak",
+            'set `lr=0.015` and `schedule="step"` in `recipe()` (and, to '
+            "compare, a second copy with only `lr=0.015`)", "i0-onecycle015"),
         Try("OneCycle to a peak of 0.015 instead of this step's 0.05: a "
             "gentler peak, safer or worse?", "i0-onecycle015",
-            "margin-i0-cpu.json", "the reference", "i0-onecycle")],
+            "margin-i0-cpu.json", "the reference",
+            "set `lr=0.015` in `recipe()`", "i0-onecycle")],
     "i1": [
         Try("Without BatchNorm, at the same peak learning rate of 0.2: does "
             "this net still train, and does it reach the 99.3 % mark?",
-            "i1-nobn", "ablations-i1-cpu.json", "the reference"),
+            "i1-nobn", "ablations-i1-cpu.json", "the reference",
+            "remove every BatchNorm2d and give each conv its bias back "
+            "(`bias=True`)"),
         Try("Without dropout: higher, lower, or the same?", "i1-nodrop",
-            "ablations-i1-cpu.json", "the reference")],
+            "ablations-i1-cpu.json", "the reference",
+            "set every dropout probability to 0")],
     "i2": [
         Try("Stop at i1's 10 epochs instead of 12: do the two extra epochs "
             "show?", "i2-ep10", "try-i2-cpu.json", "the reference",
+            "set `num_epochs=10` in `recipe()`",
             "i2-r3"),
         Try("Dropout2d at i1's 5 % instead of 2 %, now that the network is "
             "thinner: higher, lower, or the same?", "i2-p05",
-            "try-i2-cpu.json", "the reference", "i2-r3")],
+            "try-i2-cpu.json", "the reference",
+            "set the Dropout2d probability to 0.05", "i2-r3")],
     "i3": [
         Try("Five epochs fewer (15 instead of the cap of 20): does the GAP "
             "network need them?", "i3-15ep", "try-i3-cpu.json",
-            "the reference", "solutions/i3"),
+            "the reference",
+            "set `num_epochs=15` in `recipe()`", "solutions/i3"),
         Try("Dropout2d at i1's 5 % instead of 2 %: higher, lower, or the "
-            "same?", "i3-ep20", "margin-cpu.json", "the reference")],
+            "same?", "i3-ep20", "margin-cpu.json", "the reference",
+            "set the Dropout2d probability to 0.05")],
     "i4": [
         Try("The same weights with `padding=1` on every conv, so the maps "
             "stay large: more arithmetic, more positions to average. Better "
-            "or worse?", "i4-pad", "ablations-i4-cpu.json", FIRST),
+            "or worse?", "i4-pad", "ablations-i4-cpu.json", FIRST,
+            "add `padding=1` to every 3×3 conv (training does not read "
+            "`layer_shapes()`; the grader would)"),
         Try("Without BatchNorm, at the same peak learning rate: does it "
-            "behave as in i1?", "i4-nobn", "ablations-i4-cpu.json", FIRST),
+            "behave as in i1?", "i4-nobn", "ablations-i4-cpu.json", FIRST,
+            "remove every BatchNorm2d and give each conv its bias back "
+            "(`bias=True`)"),
         Try("Without the ±7° rotations?", "i4-norot", "ablations-i4-cpu.json",
-            FIRST)],
+            FIRST,
+            "set `rotation=0.0` in `recipe()`")],
 }
 
 
@@ -467,14 +483,20 @@ def try_md(step: str) -> str:
         if diverged:
             runs += f" ({diverged} of {len(p['seeds'])} diverged)"
         out += [f'??? question "{question}"',
-                "    Write down your guess, then run it in the course's "
-                "repository (it trains the network we measured, with this one "
-                "change, one seed, about as long as a grade):",
+                "    Write down your guess. Then try it on your own network: "
+                "copy your step folder, make the change in the copy, train "
+                "it, and compare with your own run of the step:",
                 "",
                 "    ```bash",
-                f"    python benchmarks/seeds.py --steps {name} --seeds 1 "
-                f"--out runs/try/{name}.json",
+                f"    cp -r steps/{step} try/{step}",
+                f"    # in try/{step}: {t.how}",
+                f"    python try/{step}/train.py",
                 "    ```",
+                "",
+                "    One seed of each says little (see the spread below); in "
+                "the course's own repository, `python benchmarks/seeds.py "
+                f"--steps {name} --seeds 1 2 3` runs this change on the "
+                "reference.",
                 "",
                 f'    ??? note "What we measured: {VARIANTS[name].what}"',
                 f"        Seeds {spans(p['seeds']).replace(' ', ', ')} on "
