@@ -508,7 +508,8 @@ MUTANTS = [
       {"shapes": "failed"}, {"shapes": "6 entries; your forward runs 9"}),
     M("shape table with an int", "wrong",
       edit(I3, ('"conv1": (16, 28, 28)', '"conv1": 16')),
-      {"shapes": "failed"}, {"shapes": "tuple of ints"}),
+      {"shapes": "failed"}, {"shapes": "tuple of ints"},
+      hints={"shapes": r"\(C, H, W\) for a map, \(N,\) for a vector"}),
     M("shape table missing an entry", "wrong",
       edit(I3, ('        "pool2": (28, 7, 7),\n', "")),
       {"shapes": "failed"}),
@@ -516,7 +517,9 @@ MUTANTS = [
       edit(I3, ("    return {\n        \"conv1\"", "    return [{\n        \"conv1\""),
            ('        "head": (10, 1, 1),\n    }',
             '        "head": (10, 1, 1),\n    }]')),
-      {"shapes": "failed"}, {"shapes": "non-empty dict"}),
+      {"shapes": "failed"},
+      {"shapes": "non-empty dict.*it returned a list or tuple of 1 items"},
+      hints={"shapes": r"returns a dict \{name: shape\}"}),
     M("squeeze() breaks a batch of one", "wrong",
       edit(I3, (RET, "        return self.head(X).squeeze()\n")),
       {"output": "failed"}, {"output": "batch of 1"}),
@@ -555,7 +558,8 @@ MUTANTS = [
             "    return SimpleNamespace(num_epochs=15)\n"),
     M("recipe: unknown optimizer", "wrong", I3, {"epochs": "failed"},
       {"epochs": "optimizer"},
-      train=with_epochs("15, optimizer='lion'")),
+      train=with_epochs("15, optimizer='lion'"),
+      hints={"epochs": r"help\(tinycnn\.Recipe\) lists every field"}),
     # ---------------------------------------------------------- tamper
     M("model.py patches the grader and is 500K parameters", "tamper",
       HEAD + PATCH + "g.check_params = lambda *a: 'ok'\n"
@@ -591,9 +595,11 @@ MUTANTS = [
     crash("NaN outputs",
           edit(I3, (RET, "        return self.head(X).flatten(1) * "
                          "float('nan')\n")), "NaN"),
-    crash("forward returns a tuple",
-          edit(I3, (RET, "        return self.head(X).flatten(1), X\n")),
-          "tuple"),
+    dataclasses.replace(
+        crash("forward returns a tuple",
+              edit(I3, (RET, "        return self.head(X).flatten(1), X\n")),
+              "tuple"),
+        hints={"builds": "return only that"}),
     dataclasses.replace(
         crash("stale Linear(1176, 10) after a width change",
               edit(I0, ("nn.Linear(24 * 7 * 7, 10)", "nn.Linear(1176, 10)"),
@@ -604,8 +610,9 @@ MUTANTS = [
     M("F.max_pool2d left out of the table", "wrong",
       edit(FUNC, ('"p1": (16, 14, 14),\n            ', "")),
       {"shapes": "failed"},
-      {"shapes": r"max_pool2d in forward\) gives \(16, 14, 14\) \(a "
-                 r"functional call in forward is a layer too"}),
+      {"shapes": r"has 8 entries; your forward runs 9 layers.*max_pool2d "
+                 r"in forward.*\(a functional call in forward is a layer "
+                 r"too"}),
     dataclasses.replace(
         crash("flatten forgotten after the GAP, a Linear head",
               edit(FUNC, ("x = x.mean((2, 3))",
@@ -630,7 +637,8 @@ MUTANTS = [
       {"shapes": "failed"}, {"shapes": "ZeroDivisionError"}),
     M("recipe() raises", "fault", I3, {"epochs": "failed"},
       {"epochs": "KeyError"},
-      train="def recipe():\n    return {}['x']\n"),
+      train="def recipe():\n    return {}['x']\n",
+      hints={"epochs": "names the line that failed"}),
     crash("syntax error in model.py", I3 + "\ndef broken(:\n", "SyntaxError"),
     crash("forward decides on a tensor value",
           edit(I3, (FWD, "        if X.sum() > 0:\n            X = X * 2\n"
@@ -638,7 +646,8 @@ MUTANTS = [
     crash("input() in model.py", "input('name? ')\n" + I3, "EOFError"),
     M("train.py fails to import", "fault", I3, {"epochs": "failed"},
       {"epochs": "ModuleNotFoundError"},
-      train="import no_such_module\n" + TRAIN),
+      train="import no_such_module\n" + TRAIN,
+      hints={"epochs": "names the line that failed"}),
 ]
 
 # The lessons' "common mistakes" (tools/mistakes.py), made to each step's
@@ -663,5 +672,8 @@ TRAINS = {s: (ROOT / "solutions" / s / "train.py").read_text() for s in STEPS}
 MUTANTS += [
     M(f"{step} mistake: {m.title}", "wrong" if m.check else "legit",
       m.model, expect(step, m.check),
-      {m.check: SAYS[m.check]} if m.check else {}, step, TRAINS[step])
+      {m.check: SAYS[m.check]} if m.check else {}, step, TRAINS[step],
+      # a wrong class count gets the fix for it, not the flatten hint
+      {"output": "9 scores per image.*must be 10"}
+      if m.title.startswith("9 classes") else {})
     for step in STEPS for m in mistakes(step)]

@@ -135,7 +135,8 @@ class Grade:
             out = self.logits(mode, _X(4))
             if not torch.is_tensor(out):
                 return Fail(f"forward returns a {type(out).__name__}, not a "
-                            "tensor of logits", hint("output", 1))
+                            "tensor of logits", "forward must return one "
+                            "tensor, the (B, 10) logits: return only that.")
             if out.shape[:1] != (4,):
                 continue  # the output check says what is wrong with it
             if not torch.isfinite(out.float()).all():
@@ -176,8 +177,11 @@ class Grade:
     def recipe(self) -> Recipe:
         try:
             return read_recipe(self.result)
-        except StepError as e:
-            raise Fail(str(e), cause_hint(str(e), "epochs")) from None
+        except StepError as e:  # an invalid recipe, or recipe() failed
+            text = str(e)
+            raised = re.search(r"raised \w+|was not read", text)
+            raise Fail(text, cause_hint(text, "builds") if raised
+                       else hint("epochs", 1)) from None
 
 
 def _X(batch: int, seed: int = 0) -> torch.Tensor:
@@ -424,15 +428,30 @@ def check_output(g: Grade) -> str:
         if tuple(out.shape) != (batch, 10):
             raise Fail(f"a batch of {batch} gave output shape "
                        f"{tuple(out.shape)}, expected ({batch}, 10)",
-                       hint("output", 1))
+                       _output_hint(tuple(out.shape), batch))
     return "(B, 10) for B = 1, 3, 64"
+
+
+def _output_hint(shape: tuple[int, ...], batch: int) -> str:
+    """The fix for the shape forward gave, not a generic one."""
+    if len(shape) == 2 and shape[0] == batch:
+        return (f"{shape[1]} scores per image where there are 10 digits: "
+                "the last layer's out_features (or out_channels) must be 10.")
+    return hint("output", 1)
+
+
+TABLE_FORM = ("layer_shapes() returns a dict {name: shape}, each shape a "
+              "tuple of ints without the batch: (C, H, W) for a map, (N,) "
+              "for a vector, e.g. {\"conv1\": (16, 28, 28), \"fc\": (10,)}.")
 
 
 def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:
     if not isinstance(raw, dict) or "dict" not in raw or not raw["dict"]:
         got = raw.get("repr") if isinstance(raw, dict) else raw
+        if isinstance(raw, dict) and "seq" in raw:
+            got = f"a list or tuple of {len(raw['seq'])} items"
         raise Fail(f"layer_shapes() must return a non-empty dict "
-                   f"{{name: (C, H, W)}}; it returned {got}", hint("shapes"))
+                   f"{{name: (C, H, W)}}; it returned {got}", TABLE_FORM)
     rows = []
     for name, v in raw["dict"]:
         items = v.get("seq") if isinstance(v, dict) else None
@@ -440,7 +459,7 @@ def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:
                 isinstance(i, int) for i in items):
             shown = v.get("repr", v) if isinstance(v, dict) else v
             raise Fail(f"entry {name!r}: expected a tuple of ints like "
-                       f"(16, 28, 28), got {shown}", hint("shapes"))
+                       f"(16, 28, 28), got {shown}", TABLE_FORM)
         rows.append((name, tuple(items)))
     return rows
 

@@ -85,10 +85,13 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
             s = real.index(n)
         segment[n] = s
     if len(declared) < len(real):
+        functional = next((_functional(n) for n in real if _functional(n)),
+                          "")
         return Verdict(False, f"layer_shapes() has {len(declared)} entries; "
                        f"your forward runs {len(real)} layers (one entry "
                        f"each, in order): "
-                       f"{', '.join(nw.label(n) for n in real)}", 2)
+                       f"{', '.join(nw.label(n) for n in real)}{functional}",
+                       2)
     modules = _modules(ops)
     named: dict[int, int] = {}  # table index -> op index, for named entries
     for i, (name, want) in enumerate(declared):
