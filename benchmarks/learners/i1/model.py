@@ -4,24 +4,15 @@ import torch
 from torch import nn
 
 
-def block(c_in: int, c_out: int, p_drop: float) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(),
-        nn.Dropout2d(p_drop),
-    )
-
-
 class Net(nn.Module):
     def __init__(self, p_drop: float = 0.05) -> None:
         super().__init__()
-        self.c1 = block(1, 8, p_drop)
-        self.c2 = block(8, 12, p_drop)
-        self.p1 = nn.MaxPool2d(2)
-        self.c3 = block(12, 16, p_drop)
-        self.c4 = block(16, 20, p_drop)
-        self.p2 = nn.MaxPool2d(2)
+        widths = [1, 8, 12, 16, 20]
+        self.c1, self.c2, self.c3, self.c4 = (
+            nn.Sequential(nn.Conv2d(a, b, 3, padding=1, bias=False),
+                          nn.BatchNorm2d(b), nn.ReLU(), nn.Dropout2d(p_drop))
+            for a, b in zip(widths, widths[1:], strict=False))
+        self.p1, self.p2 = nn.MaxPool2d(2), nn.MaxPool2d(2)
         self.out = nn.Linear(20 * 7 * 7, 10)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
