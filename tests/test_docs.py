@@ -221,8 +221,8 @@ def test_the_probe_sees_each_fault(site, tmp_path):
     assert probe["overflow"] > 0 and "DIV." in probe["wide"]
     assert probe["broken"] == ["missing.png"]
     assert line in probe["text"]
-    assert probe["tables"] == ["wide table", "cut table"]
-    assert probe["clipped"] == ["cut table"]
+    assert set(probe["tables"]) == {"wide table", "cut table"}
+    assert set(probe["clipped"]) == {"cut table"}
 
 
 @pytest.mark.parametrize("width", [1280, 390])

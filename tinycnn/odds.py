@@ -44,6 +44,7 @@ def thin(step: str, acc: float, mark: float,
         return ""
     return (f"a thin margin: the reference's recorded seeds end "
             f"{min(devs):+.2f} to {max(devs):+.2f} points from their mean; "
-            f"moved onto your {acc:.2f}%, {kept} of {len(devs)} would pass. "
+            f"spread the same way around your {acc:.2f}%, {kept} of "
+            f"{len(devs)} would pass. "
             f"Another seed of this code may not: try `python "
             f"steps/{step}/train.py --seed 2` (the grade stands)")

@@ -299,6 +299,7 @@ def plot(rows: list[Layer], title: str, budget: int | None = None):
     per_line = 7
     lines = max(1, -(-len(rows) // per_line))
     fig = Figure(figsize=(7.2, 2.25 * lines + 0.5))
+    fig.set_layout_engine("none")  # laid out by hand: boxes on a grid
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, per_line)
     ax.set_ylim(-2.25 * lines - 0.5, 0)

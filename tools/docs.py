@@ -410,8 +410,9 @@ class Try:
     table: str            # the results log with its runs
     against: str          # the baseline, in words
     how: str              # the change, made to the learner's own copy
-    ref_folder: str | None = None  # the baseline's folder in `table`
-    #                                (default: the step's reference)
+    ref_folder: str | None = None  # the baseline's folder (default: the
+    #                                step's reference)
+    ref_table: str | None = None   # the baseline's log (default: `table`)
 
 
 TRY = {
@@ -438,17 +439,17 @@ TRY = {
     "i2": [
         Try("Stop at i1's 10 epochs instead of 12: do the two extra epochs "
             "show?", "i2-ep10", "try-i2-cpu.json", "the reference",
-            "set `num_epochs=10` in `recipe()`",
-            "i2-r3"),
+            "set `num_epochs=10` in `recipe()`", "i2-r3", "margin3-cpu.json"),
         Try("Dropout2d at i1's 5 % instead of 2 %, now that the network is "
             "thinner: higher, lower, or the same?", "i2-p05",
             "try-i2-cpu.json", "the reference",
-            "set the Dropout2d probability to 0.05", "i2-r3")],
+            "set the Dropout2d probability to 0.05", "i2-r3",
+            "margin3-cpu.json")],
     "i3": [
         Try("Five epochs fewer (15 instead of the cap of 20): does the GAP "
             "network need them?", "i3-15ep", "try-i3-cpu.json",
             "the reference",
-            "set `num_epochs=15` in `recipe()`", "solutions/i3"),
+            "set `num_epochs=15` in `recipe()`", ref_table="margin-cpu.json"),
         Try("Dropout2d at i1's 5 % instead of 2 %: higher, lower, or the "
             "same?", "i3-ep20", "margin-cpu.json", "the reference",
             "set the Dropout2d probability to 0.05")],
@@ -473,10 +474,10 @@ def try_md(step: str) -> str:
     command, and what the recorded runs gave, folded."""
     from benchmarks.variants import VARIANTS
 
-    out = []
+    out, mark = [], course.STEPS[step].pass_acc
     for t in TRY[step]:
         question, name, against = t.question, t.name, t.against
-        p = paired(step, name, t.table, ref_folder=t.ref_folder)
+        p = paired(step, name, t.table, t.ref_table, t.ref_folder)
         accs, base = p["accs"], p["base"]
         diverged = len(p["seeds"]) - len(p["done"])
         runs = f"{min(accs):.2f}-{max(accs):.2f} %"
@@ -502,7 +503,10 @@ def try_md(step: str) -> str:
                 f"        Seeds {spans(p['seeds']).replace(' ', ', ')} on "
                 f"this course's CPU: {runs}, against {against}'s "
                 f"{min(base):.2f}-{max(base):.2f} % on the same seeds; by "
-                f"this course's rule, {p['verdict']}.",
+                f"this course's rule, {p['verdict']}. At the "
+                f"{mark:g} % mark: {sum(a >= mark for a in accs)} of "
+                f"{len(p['seeds'])} passed, against "
+                f"{sum(b >= mark for b in base)} of {len(base)}.",
                 ""]
     return "\n".join(out)
 

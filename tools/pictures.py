@@ -32,7 +32,8 @@ REF = ROOT / "benchmarks" / "results" / "reference-cpu"
 def png(fig) -> bytes:
     """The figure as PNG bytes, without a timestamp (so files compare)."""
     buf = io.BytesIO()
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure laid out by hand keeps it
+        fig.tight_layout()
     fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
