@@ -70,7 +70,7 @@ def _modules(ops: list[fx.Node]) -> dict[str, list[int]]:
     return {p: ix for p, ix in runs.items() if ix[-1] - ix[0] + 1 == len(ix)}
 
 
-def _key(name: str) -> str:
+def key(name: str) -> str:
     """'features[3]' -> 'features.3': how a learner may write a path."""
     return name.replace("[", ".").replace("]", "").strip(".")
 
@@ -95,7 +95,7 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
     modules = _modules(ops)
     named: dict[int, int] = {}  # table index -> op index, for named entries
     for i, (name, want) in enumerate(declared):
-        run = modules.get(_key(name))
+        run = modules.get(key(name))
         if run is None:
             continue
         # the module's output, or else a layer inside it (a block whose
@@ -105,7 +105,7 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
         if not fits:
             out = ops[run[-1]]
             return Verdict(False, f"entry {name!r} ({_ordinal(i + 1)}): you "
-                           f"declared {want}; your module {_key(name)} gives "
+                           f"declared {want}; your module {key(name)} gives "
                            f"{nw.shape(out)} (its last op: {nw.label(out)})")
         named[i] = run[-1] if run[-1] in fits else fits[-1]
     # named entries in forward order also place the others between them

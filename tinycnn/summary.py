@@ -30,6 +30,7 @@ import torch
 from torch import fx, nn
 
 from tinycnn import network as nw
+from tinycnn import shape_table
 
 aten = torch.ops.aten
 
@@ -205,7 +206,7 @@ def _count(graphs: dict[str, nw.Graph], rows: list[Layer],
     attrs = {n.target: n for n in gm.graph.find_nodes(op="get_attr")}
     other = 0
     for name, size in nw.weights(graphs).items():
-        node, todo, seen, row = attrs.get(name), [], set(), None
+        node, seen, row = attrs.get(name), set(), None
         todo = [node] if node is not None else []
         while todo and row is None:
             m = todo.pop(0)
@@ -265,8 +266,7 @@ def beside(rows: list[Layer], declared: list[tuple[str, tuple]]
     lost, at = [], 0
     named = {r.name: i for i, r in enumerate(rows)}
     for name, want in declared:
-        key = str(name).replace("[", ".").replace("]", "").strip(".")
-        i = named.get(key)
+        i = named.get(shape_table.key(str(name)))
         if i is None:
             # the next row of its shape, or else the row just matched
             # (an extra entry for its BatchNorm or its flatten)
