@@ -50,7 +50,7 @@ def submission(src: Path, dest: Path, step: str) -> list[str]:
                 path.stat().st_size <= MAX_FILE:
             shutil.copyfile(path, dest / name)
         else:
-            (dest / name).write_text(skeleton(step)[name])
+            (dest / name).write_text(skeleton(step)[name], encoding="utf-8")
             missing.append(name)
     return missing
 
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if sandbox.sweep():
             print("killed processes the submission left behind")
         try:
-            body = json.loads(private.read_text())
+            body = json.loads(private.read_text(encoding="utf-8"))
             if not isinstance(body, dict) or "tests" not in body:
                 raise ValueError
         except (OSError, ValueError):

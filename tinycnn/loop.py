@@ -50,7 +50,7 @@ def todos(folder: Path) -> list[str]:
     found = []
     for name in FILES:
         path = folder / name
-        text = path.read_text() if path.is_file() else ""
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
         for line in text.splitlines():
             code = line.strip()
             if code.startswith("raise NotImplementedError(") and "TODO(" in code:
@@ -70,14 +70,15 @@ def skeleton(step: str) -> dict[str, str]:
     student edition (no solutions/), its pristine copy in checks/iN/."""
     ref = ROOT / "solutions" / step
     if ref.is_dir():
-        return {n: strip((ref / n).read_text(), step) for n in FILES}
-    return {n: (ROOT / "checks" / step / PRISTINE / n).read_text()
+        return {n: strip((ref / n).read_text(encoding="utf-8"), step) for n in FILES}
+    return {n: (ROOT / "checks" / step / PRISTINE / n).read_text(encoding="utf-8")
             for n in FILES}
 
 
 def untouched(folder: Path) -> bool:
     sk = skeleton(folder.name)
-    return all((folder / n).is_file() and (folder / n).read_text() == sk[n]
+    return all((folder / n).is_file()
+               and (folder / n).read_text(encoding="utf-8") == sk[n]
                for n in FILES)
 
 
@@ -110,7 +111,7 @@ def passed(folder: Path) -> bool:
         return False
     results = run_dir(folder) / "results.json"
     try:
-        rows = json.loads(results.read_text())["tests"]
+        rows = json.loads(results.read_text(encoding="utf-8"))["tests"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return bool(rows) and all(r.get("status") == "passed" for r in rows)
@@ -273,7 +274,7 @@ def hint(step: str, check: str | None = None, every: bool = False,
                          + (", and design" if spec.design else ""))
     state_file = _hint_state()
     try:
-        state = json.loads(state_file.read_text())
+        state = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         state = {}
     key = f"{step}/{check}"
@@ -312,7 +313,7 @@ def reset(step: str, undo: bool = False, impl: str = "steps",
         if not made:
             raise SystemExit(f"no backup of {impl}/{step} to bring back")
         source = made[-1]
-        files = {n: (source / n).read_text() for n in FILES
+        files = {n: (source / n).read_text(encoding="utf-8") for n in FILES
                  if (source / n).is_file()}
     else:
         files = skeleton(step)
@@ -331,7 +332,7 @@ def reset(step: str, undo: bool = False, impl: str = "steps",
             shutil.copy2(folder / name, backup / name)
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (folder / name).write_text(text)
+        (folder / name).write_text(text, encoding="utf-8")
     if undo:
         source.rename(source.with_name(source.name + "-undone"))
         say(f"{impl}/{step}: your files from {source.name} are back "
@@ -366,9 +367,9 @@ def solution(step: str, anyway: bool = False, impl: str = "steps",
         say("Before passing: reading the answer now teaches less than "
             "getting there. Try the hints first.\n")
     for name in FILES:
-        mine = (folder / name).read_text().splitlines(keepends=True) \
+        mine = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True) \
             if (folder / name).is_file() else []
-        theirs = (ref / name).read_text().splitlines(keepends=True)
+        theirs = (ref / name).read_text(encoding="utf-8").splitlines(keepends=True)
         diff = list(difflib.unified_diff(
             mine, theirs, f"{impl}/{step}/{name} (yours)",
             f"solutions/{step}/{name} (reference)"))

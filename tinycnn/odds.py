@@ -34,7 +34,7 @@ def thin(step: str, acc: float, mark: float,
     """A sentence for a pass within the references' seed spread of the
     mark, else ""."""
     try:
-        devs = json.loads(spread.read_text()).get(step) or []
+        devs = json.loads(spread.read_text(encoding="utf-8")).get(step) or []
     except (OSError, ValueError, AttributeError):
         return ""  # no records shipped: nothing to say
     if not devs:

@@ -46,7 +46,7 @@ def autocast(precision: str, device: torch.device):
 
 def cpu_name() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
@@ -112,7 +112,7 @@ def measure(steps: int = 8, batch: int = 64) -> dict[str, float]:
 def cpu_flags() -> set[str]:
     """The CPU's feature flags as Linux lists them; empty elsewhere."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("flags"):
                 return set(line.split(":", 1)[1].split())
     except OSError:
@@ -142,7 +142,7 @@ def choose(device: torch.device) -> tuple[str, str]:
         return "fp32", f"{device.type} trains in fp32"
     path, key = _cache(), _key()
     try:
-        cached = json.loads(path.read_text())
+        cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cached = {}
     got = cached.get(key) if isinstance(cached, dict) else None

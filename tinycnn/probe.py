@@ -69,7 +69,7 @@ class Probe:
 
     def save(self) -> None:
         tmp = self.out / (FACTS + ".tmp")
-        tmp.write_text(json.dumps(self.facts))
+        tmp.write_text(json.dumps(self.facts), encoding="utf-8")
         os.replace(tmp, self.out / FACTS)
 
     def phase(self, name: str, fn, *args):
@@ -192,7 +192,7 @@ def main(argv: list[str]) -> int:
     folder, out = Path(argv[0]).resolve(), Path(argv[1]).resolve()
     timeout = float(argv[2]) if len(argv) > 2 else 0
     seed = int(argv[3]) if len(argv) > 3 else None
-    hang = open(out / HANG, "w")  # noqa: SIM115 - faulthandler keeps it
+    hang = open(out / HANG, "w", encoding="utf-8")  # noqa: SIM115 - faulthandler keeps it
     if timeout > 1:
         # before the parent kills us (its clock started before our imports):
         # where were we?
@@ -292,10 +292,11 @@ def remove_stale() -> None:
     send a Ctrl-C)."""
     import re
 
-    if os.name != "posix":
-        return
-
+    from tinycnn import posix
     from tinycnn.sandbox import temp_root
+
+    if not posix.POSIX:
+        return
 
     for p in temp_root().glob(f"{PREFIX}*"):
         m = re.match(rf"{PREFIX}(\d+)-", p.name)

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from tinycnn import posix
 from tinycnn.data import remove_stale_temps, write_atomic
 from tinycnn.paths import cache_dir
 
@@ -59,28 +60,25 @@ def locked(out: Path, waiting: Callable[[], None] | None = None
     """Hold the run folder's lock: one trainer per folder at a time.
 
     A second grader of the same step waits here (after `waiting()` says
-    so), then finds the first one's record. Without fcntl (Windows) or a
-    writable folder there is no lock, and the check runs as before.
+    so), then finds the first one's record. Without flock (Windows,
+    tinycnn.posix) or a writable folder there is no lock, and the check
+    runs as before.
     """
     try:
-        import fcntl
-
         Path(out).mkdir(parents=True, exist_ok=True)
-        fh = open(Path(out) / LOCK, "a")  # noqa: SIM115 - held until exit
-    except (ImportError, OSError):
+        fh = open(Path(out) / LOCK, "a", encoding="utf-8")  # noqa: SIM115
+    except OSError:
         yield
         return
     with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if posix.lock(fh, wait=False) is False:
             if waiting:
                 waiting()
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            posix.lock(fh, wait=True)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            posix.unlock(fh)
 
 
 def _key() -> bytes | None:
@@ -124,7 +122,7 @@ def load(out: Path, signed: bool = False) -> tuple[dict, dict] | None:
     with `signed`, none that this user's trainer signed)."""
     out = Path(out)
     try:
-        record = json.loads((out / RECORD).read_text())
+        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
         weights = (out / WEIGHTS).read_bytes()
         state = torch.load(io.BytesIO(weights), map_location="cpu",
                            weights_only=True)

@@ -45,6 +45,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinycnn import posix
 from tinycnn.paths import ROOT, cache_dir, data_root, runs_root
 
 JAIL = Path(__file__).with_name("jail.py")
@@ -106,7 +107,7 @@ def isolation() -> Isolation:
     "process"; one that cannot work here falls further down)."""
     want = os.environ.get("TINYCNN_SANDBOX", "").strip() or "auto"
     allowed = KINDS[KINDS.index(want):] if want in KINDS else KINDS
-    linux, root = sys.platform.startswith("linux"), _root()
+    linux, root = posix.LINUX, _root()
     if linux and root and "user + namespaces" in allowed and _unshare(False):
         return Isolation("user + namespaces", "a uid of its own, no network,"
                          " the course tree hidden but its package")
@@ -125,7 +126,7 @@ def isolation() -> Isolation:
 
 
 def _root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0  # POSIX
+    return posix.POSIX and os.geteuid() == 0
 
 
 def _unreadable() -> str | None:
@@ -214,7 +215,7 @@ def temp_root() -> Path:
     pass through it (a sandbox uid must reach its folder), else /tmp."""
     for p in (Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")):
         try:
-            if p.is_dir() and (os.name == "nt" or all(
+            if p.is_dir() and (not posix.POSIX or all(
                     q.stat().st_mode & 0o001 for q in [p, *p.parents])):
                 return p
         except OSError:
@@ -238,12 +239,8 @@ class Slot:
     def __init__(self, i: int | None = None) -> None:
         """The first free slot, or slot `i` (OSError if it is busy)."""
         for j in ([i] if i is not None else range(SLOTS)):
-            fh = open(_slots() / str(j), "a")  # noqa: SIM115 - held
-            try:
-                import fcntl
-
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            fh = open(_slots() / str(j), "a", encoding="utf-8")  # noqa: SIM115
+            if not posix.lock(fh, wait=False):  # busy (only root gets here)
                 fh.close()
                 continue
             self.fh, self.uid = fh, FIRST_UID + j
@@ -271,7 +268,7 @@ def sweep() -> int:
     """As root: kill every process of each sandbox uid that no child
     holds now (a grader killed before its own cleanup left them); the
     uids other graders' children hold are theirs. How many were found."""
-    if not _root() or not sys.platform.startswith("linux"):
+    if not _root() or not posix.LINUX:
         return 0
     found = 0
     for i in range(SLOTS):
@@ -382,7 +379,7 @@ def run(cmd: list[str], c: Child, timeout: float) -> Outcome:
     sandbox itself fails). Every process it started is gone when this
     returns (on Linux; elsewhere, those that left its process group stay)."""
     iso = isolation()
-    jailed = sys.platform.startswith("linux")  # jail.py is Linux-only
+    jailed = posix.LINUX  # jail.py is Linux-only
     log = open(c.base / "output.txt", "w+b")  # noqa: SIM115 - ours alone
     slot = Slot() if iso.uid else None
     r = w = None
@@ -451,7 +448,8 @@ def _view(c: Child) -> dict:
 def _wait(proc: subprocess.Popen, timeout: float) -> bool:
     """Wait for `proc` to end without reaping it (its process group must
     not be reused before it is killed); False on timeout."""
-    if not hasattr(os, "waitid"):  # Windows
+    if not (posix.POSIX and hasattr(os, "waitid")):  # Windows; macOS
+        # before Python 3.13 has no waitid
         try:
             proc.wait(timeout)
             return True
@@ -472,7 +470,7 @@ def _wait(proc: subprocess.Popen, timeout: float) -> bool:
 
 def _end(proc: subprocess.Popen) -> None:
     """Kill what is left of the child's process group (POSIX), then reap."""
-    if hasattr(os, "killpg"):
+    if posix.POSIX:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
     else:

@@ -46,7 +46,7 @@ def generate(solutions: Path, steps: Path) -> dict[Path, str]:
     files = {}
     for src in sorted(solutions.glob("i*/*.py")):
         step = src.parent.name
-        files[steps / step / src.name] = strip(src.read_text(), step)
+        files[steps / step / src.name] = strip(src.read_text(encoding="utf-8"), step)
     return files
 
 
@@ -54,5 +54,5 @@ def write(solutions: Path, steps: Path) -> list[Path]:
     files = generate(solutions, steps)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
     return list(files)
