@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tinycnn.data import MEAN, STD
+from tinycnn.device import memory_format
 from tinycnn.precision import autocast, choose
 
 
@@ -144,12 +145,13 @@ def make_schedule(opt: torch.optim.Optimizer, r: Recipe,
 
 
 def prepare(X: torch.Tensor, recipe: Recipe | None = None) -> torch.Tensor:
-    """uint8 (B, 1, 28, 28) -> [augmented,] normalised float, channels_last."""
+    """uint8 (B, 1, 28, 28) -> [augmented,] normalised float, laid out as
+    training wants it on its device (device.memory_format)."""
     X = X.float() / 255
     if recipe is not None:
         X = augment(X, recipe)
     X = (X - MEAN) / STD
-    return X.contiguous(memory_format=torch.channels_last)
+    return X.contiguous(memory_format=memory_format(X.device))
 
 
 def augment(X: torch.Tensor, r: Recipe) -> torch.Tensor:
@@ -218,7 +220,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     precision = precision or choose(device)[0]
     torch.manual_seed(recipe.seed)
     X_train, y_train, X_test, y_test = (t.to(device) for t in data)
-    model.to(device, memory_format=torch.channels_last)
+    model.to(device, memory_format=memory_format(device))
     N, B = len(X_train), recipe.batch_size
     batches = math.ceil(N / B)  # per epoch
     opt = make_optimizer(model, recipe)

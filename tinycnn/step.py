@@ -185,9 +185,19 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     except DataError as e:  # the message says what to do; no traceback
         raise StepError(f"MNIST is not available: {e}") from None
     t0 = time.perf_counter()
-    history = fit(model, recipe, data, device, on_epoch=log,
-                  progress=progress, on_estimate=estimate,
-                  precision=precision, on_beat=None if progress else beat)
+    try:
+        history = fit(model, recipe, data, device, on_epoch=log,
+                      progress=progress, on_estimate=estimate,
+                      precision=precision, on_beat=None if progress else beat)
+    except NotImplementedError as e:
+        if device.type != "mps":
+            raise
+        raise StepError(
+            f"an op of this network has no kernel on Apple's GPU (MPS) in "
+            f"torch {torch.__version__}: {str(e).splitlines()[0]} Train it "
+            "on the CPU (--device cpu; TINYCNN_DEVICE=cpu for a grade), or "
+            "let PyTorch run that op on the CPU: set "
+            "PYTORCH_ENABLE_MPS_FALLBACK=1") from None
     record = {
         "step": folder.name,
         "impl": folder.parent.name,
