@@ -1,39 +1,21 @@
 # The two commands a learner needs (see README):
 #   make course   set up, fetch MNIST, train and grade the reference solutions
 #   make test     set up, run the project's own test suite
+# Each is `python make.py COMMAND` (make.py: the same without make, on any OS).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+MAKEPY := $(PY) make.py --venv $(VENV)
 
-.PHONY: setup data course grade test lint derive docs bench seeds
+.PHONY: setup install data course check test lint derive docs bench seeds
 
-$(BIN)/.installed: pyproject.toml requirements.lock
-	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev,docs]"
-	touch $@
+setup data course check test lint install:
+	$(MAKEPY) $@
 
-setup: $(BIN)/.installed data
-
-data: $(BIN)/.installed
-	$(BIN)/python -m tinycnn data
-
-course: setup
-	@for d in checks/i*/; do \
-	  $(BIN)/python -m pytest $$d --impl=solutions -p no:cacheprovider \
-	    || exit 1; \
-	done
-
-test: setup lint
-	$(BIN)/python -m pytest
-
-lint: $(BIN)/.installed
-	$(BIN)/ruff check .
-
-derive: $(BIN)/.installed
+derive: install
 	$(BIN)/python -m tools derive
 
-docs: $(BIN)/.installed
+docs: install
 	$(BIN)/python -m tools docs
 
 bench: setup

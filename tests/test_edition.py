@@ -123,6 +123,20 @@ def test_learner_commands_work_without_solutions(edition):
     assert (edition / "steps/i2/model.py").read_text() == skeleton
 
 
+def test_make_py_in_the_edition(edition):
+    """A student's two commands without make: check runs every step's
+    structure checks (skeletons: not passed), course says it is not
+    theirs; the course's own three-OS workflow is not in the copy."""
+    venv = ["make.py", "--venv", sys.prefix]
+    out = run(edition, *venv, "check", "i1", "i2")
+    assert out.returncode == 1 and "not passed yet: i1, i2" in out.stderr, \
+        out.stdout + out.stderr
+    out = run(edition, *venv, "course")
+    assert out.returncode == 1 and "no solutions/" in out.stderr
+    assert not (edition / ".github/workflows/platforms.yml").exists()
+    assert (edition / ".github/workflows/classroom.yml").exists()
+
+
 def test_lessons_build(edition, tmp_path):
     mkdocs = Path(sys.executable).with_name("mkdocs")
     if not mkdocs.exists():

@@ -13,7 +13,8 @@ nbformat = pytest.importorskip("nbformat")
 def test_notebook_grades_a_step(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
     nb = nbformat.read(ROOT / "notebooks/course.ipynb", as_version=4)
-    params = nb.cells[1]
+    assert nb.cells[1].source.startswith("# Where the course is")
+    params = nb.cells[2]
     assert params.source.startswith('STEP = "i0"')
     params.source = 'STEP = "i3"\nIMPL = "solutions"\nTRAIN = False'
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
@@ -22,10 +23,42 @@ def test_notebook_grades_a_step(tmp_path, monkeypatch):
     out = {i: "".join(o.get("text", "") + str(o.get("data", {}))
                       for o in c.get("outputs", []))
            for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-    assert "i3  The GAP head" in out[3]
-    assert "PASS" in out[5] and "FAIL" not in out[5]
-    assert "<table>" in out[5]  # Jupyter shows the HTML table
-    assert "every check passed" in out[7]
+    assert f"the course: {ROOT}" in out[1]  # local mode: found, no clone
+    assert "i3  The GAP head" in out[4]
+    assert "PASS" in out[6] and "FAIL" not in out[6]
+    assert "<table>" in out[6]  # Jupyter shows the HTML table
+    assert "every check passed" in out[8]
+
+
+def colab_cell(repo: str) -> str:
+    nb = nbformat.read(ROOT / "notebooks/course.ipynb", as_version=4)
+    src = nb.cells[1].source
+    assert 'COURSE_REPO = ""' in src
+    return src.replace('COURSE_REPO = ""', f"COURSE_REPO = {repo!r}")
+
+
+def test_colab_cell_clones_the_course_where_there_is_none(tmp_path):
+    """Colab's mode of the first cell, in an empty folder: without an
+    address it says what to set; with one it clones, keeps the installed
+    packages (all present here, as PyTorch is on Colab) and fetches MNIST
+    (here: verifies the copy TINYCNN_DATA names)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TINYCNN_DATA": str(ROOT / "data")}
+    cmd = [sys.executable, "-c"]
+    out = subprocess.run([*cmd, colab_cell("")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and "set COURSE_REPO" in out.stderr
+    out = subprocess.run([*cmd, colab_cell(str(ROOT)) +
+                          "\nfrom tinycnn import paths; print(paths.ROOT)"],
+                         cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    clone = tmp_path / "tinycnn-course"
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"the course: {clone}" in out.stdout
+    assert out.stdout.strip().endswith(str(clone))  # its own tinycnn
+    assert (clone / "checks").is_dir() and (clone / "steps").is_dir()
 
 
 @pytest.mark.slow
@@ -34,11 +67,11 @@ def test_notebook_trains_with_a_live_plot(tmp_path, monkeypatch):
     epoch, and the table and final curves follow."""
     monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
     nb = nbformat.read(ROOT / "notebooks/course.ipynb", as_version=4)
-    nb.cells[1].source = 'STEP = "i0"\nIMPL = "solutions"\nTRAIN = True'
+    nb.cells[2].source = 'STEP = "i0"\nIMPL = "solutions"\nTRAIN = True'
     client = nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
                                      resources={"metadata": {"path": ROOT}})
     client.execute(env={**os.environ})
-    outs = nb.cells[5].outputs
+    outs = nb.cells[6].outputs
     text = "".join(o.get("text", "") for o in outs)
     assert "epoch  1" in text and "about" in text  # live lines, estimate
     pngs = [o for o in outs if "image/png" in o.get("data", {})]

@@ -96,3 +96,38 @@ def test_no_flock_means_no_lock_not_an_error(tmp_path, monkeypatch):
         posix.unlock(one)  # nothing to undo
     with records.locked(tmp_path / "run"), records.locked(tmp_path / "run"):
         pass  # no lock: the second does not wait for the first
+
+
+def platform_commands() -> list[list[str]]:
+    """The platforms workflow's commands, one OS-independent line each."""
+    import shlex
+
+    import yaml
+
+    wf = yaml.safe_load((ROOT / ".github/workflows/platforms.yml")
+                        .read_text(encoding="utf-8"))
+    job = wf["jobs"]["learner-path"]
+    assert set(job["strategy"]["matrix"]["os"]) == {
+        "ubuntu-latest", "macos-latest", "windows-latest"}
+    lines = [shlex.split(s["run"]) for s in job["steps"] if "run" in s]
+    for args in lines:  # no make, no shell syntax: PowerShell runs them too
+        assert args[:2] == ["python", "make.py"], args
+    return [args[2:] for args in lines]
+
+
+@pytest.mark.slow
+def test_the_platforms_workflow_runs_here(tmp_path):
+    """Its commands, on this Linux machine (the venv: this one)."""
+    commands = platform_commands()
+    assert [c[-1] if c[-1] != "i0" else "course i0" for c in commands] == [
+        "setup", "check", "course i0"]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TINYCNN_")}
+    env["TINYCNN_RUNS"] = str(tmp_path / "runs")
+    for args in commands:
+        out = subprocess.run([sys.executable, "make.py", "--venv",
+                              sys.prefix, *args], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, f"{args}:\n{(out.stdout + out.stderr)[-3000:]}"
+        if "course" in args:
+            assert "6/6 checks passed" in out.stdout
