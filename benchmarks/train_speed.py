@@ -19,8 +19,11 @@ capability (AVX2, AVX512, AMX...): a timing holds for that CPU only.
 which runs in fp32 whatever the precision): training steps in fp32 and
 bf16 in interleaved rounds, so the ratio is what a run would see.
 
+--compile also times those references eager and under torch.compile
+(inductor), end to end for their recipe's epochs, compile included.
+
     python benchmarks/train_speed.py [--batches 100] [--device cpu]
-                                     [--steps i2 i3]
+                                     [--steps i2 i3] [--compile]
 """
 
 from __future__ import annotations
@@ -142,6 +145,48 @@ def time_reference(step: str, data: tuple, batches: int,
                for p in kinds}}
 
 
+def time_compiled(step: str, data: tuple, batches: int,
+                  precision: str) -> dict:
+    """solutions/<step> trained eager and under torch.compile (inductor),
+    end to end for its recipe's epochs: what a compile costs once (the
+    training graph, the epoch's last, smaller batch and the test pass's
+    graph) against what it saves on every batch."""
+    ref = load_step(ROOT / "solutions" / step)
+    recipe = ref.train.recipe()
+    X_train, y_train, X_test, y_test = data
+    device = X_train.device
+    B = recipe.batch_size
+    per_epoch = math.ceil(len(X_train) / B)
+    last = len(X_train) - (per_epoch - 1) * B
+    out = {"precision": precision, "epochs": recipe.num_epochs}
+    for kind in ("eager", "compiled"):
+        torch.manual_seed(0)
+        torch._dynamo.reset()
+        model = ref.model.Net().to(device, memory_format=torch.channels_last)
+        opt = make_optimizer(model, recipe)
+        run = torch.compile(model) if kind == "compiled" else model
+        t0 = time.perf_counter()
+        first = step_seconds(run, opt, X_train, y_train, recipe, precision, 1)
+        once = time.perf_counter() - t0 - first  # 5 warm-up steps
+        steady = step_seconds(run, opt, X_train, y_train, recipe, precision,
+                              batches)
+        t0 = time.perf_counter()
+        train_batch(run, opt, prepare(X_train[:last], recipe), y_train[:last],
+                    precision, recipe.label_smoothing)
+        once += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        evaluate(run, X_test, y_test)
+        t1 = time.perf_counter()
+        evaluate(run, X_test, y_test)
+        test = time.perf_counter() - t1
+        once += t1 - t0 - test
+        epoch = steady * per_epoch + test
+        out[kind] = {"first_batches_and_compile_s": round(once, 1),
+                     "s_per_epoch": round(epoch, 1),
+                     "run_s": round(once + recipe.num_epochs * epoch, 1)}
+    return out
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -155,6 +200,9 @@ def main() -> None:
                    help="DataLoader workers for the seed pipeline")
     p.add_argument("--steps", nargs="*", default=[],
                    help="references to time whole epochs of (i2 i3 ...)")
+    p.add_argument("--compile", action="store_true", help="also time the "
+                   "--steps eager vs torch.compile, end to end, in the "
+                   "precision the engine picks")
     p.add_argument("--json", help="also write the result here")
     args = p.parse_args()
     device = pick_device(args.device)
@@ -187,6 +235,14 @@ def main() -> None:
         times = ", ".join(f"{p} {r[f'{p}_s_per_epoch']:.1f}" for p in kinds)
         print(f"{step} reference, s/epoch: {times} (test pass "
               f"{r['test_pass_s']:.1f} s)")
+    if args.compile:
+        result["compile"] = {s: time_compiled(s, data, args.batches, picked)
+                             for s in args.steps}
+        for step, r in result["compile"].items():
+            print(f"{step}, {r['epochs']} epochs in {picked}: " + ", ".join(
+                f"{k} {r[k]['run_s']:.0f} s ({r[k]['s_per_epoch']:.1f} s an "
+                f"epoch, {r[k]['first_batches_and_compile_s']:.1f} s once)"
+                for k in ("eager", "compiled")))
     print(json.dumps(result))
     if args.json:
         with open(args.json, "w") as f:

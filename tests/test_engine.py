@@ -107,3 +107,34 @@ def test_a_thin_pass_says_how_often_it_would_pass(tmp_path):
     assert "2 of 3 would pass" in note and "--seed 2" in note
     assert thin("i4", 99.55, 99.4, spread) == ""
     assert thin("i4", 99.45, 99.4, tmp_path / "missing.json") == ""
+
+
+def test_the_estimate_skips_the_warm_up(monkeypatch):
+    """On a fake clock where the first 10 batches take 1 s (a GPU's warm-up,
+    a compile) and the rest 0.1 s, the estimate is within 30 % of the run's
+    real time; timing the first 21 batches, as before, was 4.5 times it."""
+    import types
+
+    from tinycnn import engine
+
+    clock = types.SimpleNamespace(now=0.0, batches=0)
+    monkeypatch.setattr(engine, "time", types.SimpleNamespace(
+        perf_counter=lambda: clock.now))
+    real_batch = engine.train_batch
+
+    def timed_batch(*a, **k):
+        clock.now += 1.0 if clock.batches < 10 else 0.1
+        clock.batches += 1
+        return real_batch(*a, **k)
+
+    monkeypatch.setattr(engine, "train_batch", timed_batch)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    X = torch.randint(0, 256, (100 * 8, 1, 28, 28), dtype=torch.uint8)
+    y = torch.randint(0, 10, (100 * 8,))
+    said = []
+    engine.fit(net, engine.Recipe(num_epochs=3, batch_size=8), (X, y, X, y),
+               torch.device("cpu"), progress=False, precision="fp32",
+               on_estimate=said.append)
+    assert clock.batches == 300 and len(said) == 1
+    real = clock.now  # 10 x 1 s + 290 x 0.1 s
+    assert abs(said[0] - real) <= 0.3 * real, (said, real)

@@ -197,6 +197,39 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     return loss / len(X), 100.0 * correct / len(X)
 
 
+@dataclass
+class Pace:
+    """An epoch's expected duration, from batches in their steady state.
+
+    The first batches of a run are slow for reasons the rest do not share
+    (allocations, kernel selection, a compile, a GPU's warm-up: 20 such
+    batches made a 85 s GPU run read "about 27 min"), so the clock starts
+    after `warm` batches and stops `timed` batches later, each mark after
+    a sync. Evaluation and the epoch's syncs add about a tenth (`extra`).
+    """
+    batches: int            # per epoch
+    warm: int = 10          # batches not timed
+    timed: int = 20         # batches timed
+    extra: float = 0.1      # the test pass and syncs, as a share
+    start: float | None = None
+
+    @property
+    def marks(self) -> tuple[int, int]:
+        """The batch indices after which the clock is read."""
+        return self.warm - 1, self.warm + self.timed - 1
+
+    def mark(self, i: int, now: float) -> float | None:
+        """Read at batch `i` (one of `marks`): None, or at the second mark
+        the seconds an epoch will take."""
+        if i == self.marks[0]:
+            self.start = now
+            return None
+        if self.start is None:
+            return None
+        return (now - self.start) / self.timed * self.batches * (
+            1 + self.extra)
+
+
 def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         on_epoch: Callable[[dict], None] | None = None,
         progress: bool = True,
@@ -209,8 +242,8 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     `precision` is "fp32" or "bf16" (autocast); None picks the faster one
     for `device` (tinycnn.precision.choose).
 
-    `on_estimate(seconds)` is called once, after the first 20 batches,
-    with the whole run's expected duration measured from them.
+    `on_estimate(seconds)` is called once, early in the first epoch, with
+    the whole run's expected duration (see `Pace`).
     `on_beat(epoch, batches done, batches, seconds into the epoch)` is
     called at most every `beat_s` seconds inside an epoch (at the loop's
     own syncs, so it costs nothing): a heartbeat where no bar is shown.
@@ -226,6 +259,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     opt = make_optimizer(model, recipe)
     sched, per_batch = make_schedule(opt, recipe, batches)
     history = []
+    pace = Pace(batches)
     for epoch in range(1, recipe.num_epochs + 1):
         model.train()
         t0 = beat = time.perf_counter()
@@ -245,10 +279,10 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
                 sched.step()
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
-            if on_estimate and epoch == 1 and i == 20:
+            if on_estimate and epoch == 1 and i in pace.marks:
                 loss.item()  # wait for the device: time what really ran
-                t_batch = (time.perf_counter() - t0) / 21
-                on_estimate(t_batch * batches * recipe.num_epochs * 1.1)
+                if (total := pace.mark(i, time.perf_counter())) is not None:
+                    on_estimate(total * recipe.num_epochs)
             if i % 50 == 49 or i == batches - 1:  # one sync every 50 steps
                 seen, total = min((i + 1) * B, N), loss_sum.item()
                 mean = total / seen

@@ -159,8 +159,9 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     def log(row: dict) -> None:
         took.append(row["seconds"])
         left = recipe.num_epochs - row["epoch"]
-        ahead = (f", about {_duration(sum(took) / len(took) * left)} left"
-                 if left else "")
+        steady = took[1:] or took  # the first epoch also warmed up
+        ahead = (f", about {_duration(sum(steady) / len(steady) * left)} "
+                 "left" if left else "")
         say(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
             f"  acc {row['train_acc']:.2f}%  |  test loss "
             f"{row['test_loss']:.4f}  acc {row['test_acc']:.2f}%"
@@ -178,7 +179,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
 
     def estimate(seconds: float) -> None:
         say(f"{folder.name}: {epochs(recipe.num_epochs)}, about "
-            f"{_duration(seconds)} on this machine (from the first batches)")
+            f"{_duration(seconds)} on this machine (timed after a warm-up)")
 
     try:
         data = load_mnist()
