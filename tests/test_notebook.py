@@ -13,7 +13,7 @@ nbformat = pytest.importorskip("nbformat")
 def test_notebook_grades_a_step(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
     nb = nbformat.read(ROOT / "notebooks/course.ipynb", as_version=4)
-    assert nb.cells[1].source.startswith("# Where the course is")
+    assert nb.cells[1].get("id") == "course-setup"
     params = nb.cells[2]
     assert params.source.startswith('STEP = "i0"')
     params.source = 'STEP = "i3"\nIMPL = "solutions"\nTRAIN = False'
@@ -82,8 +82,8 @@ def test_notebook_trains_with_a_live_plot(tmp_path, monkeypatch):
 
 def run_explore(params: str) -> dict[int, str]:
     nb = nbformat.read(ROOT / "notebooks/explore.ipynb", as_version=4)
-    assert nb.cells[1].source.startswith('STEP = "i3"')
-    nb.cells[1].source += "\n" + params  # the parameters cell, overridden
+    assert nb.cells[2].source.startswith('STEP = "i3"')
+    nb.cells[2].source += "\n" + params  # the parameters cell, overridden
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                      resources={"metadata": {"path": ROOT}})
     client.execute(env={**os.environ})
@@ -97,10 +97,10 @@ def test_explore_notebook_runs_on_a_small_budget(tmp_path, monkeypatch):
     digits, the augmentation, the layer table and the live curves."""
     monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
     out = run_explore('IMPL = "solutions"\nEPOCHS = 1\nLIMIT = 512')
-    assert "images per class" in out[4] and "image/png" in out[4]
-    assert "rotation ±10°" in out[6] and "image/png" in out[6]
-    assert "17,154" in out[8] and "image/png" in out[8]
-    assert "epoch 1: test" in out[10] and "image/png" in out[10]
+    assert "images per class" in out[5] and "image/png" in out[5]
+    assert "rotation ±10°" in out[7] and "image/png" in out[7]
+    assert "17,154" in out[9] and "image/png" in out[9]
+    assert "epoch 1: test" in out[11] and "image/png" in out[11]
 
 
 def test_explore_notebook_on_a_skeleton_says_what_is_missing(tmp_path,
@@ -109,6 +109,6 @@ def test_explore_notebook_on_a_skeleton_says_what_is_missing(tmp_path,
     it cannot show the network, instead of failing."""
     monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
     out = run_explore('IMPL = "steps"\nEPOCHS = 1\nLIMIT = 512')
-    assert "images per class" in out[4]
-    assert "cannot read your files yet" in out[6]
-    assert "17,154" not in out[8] and "epoch 1" not in out[10]
+    assert "images per class" in out[5]
+    assert "cannot read your files yet" in out[7]
+    assert "17,154" not in out[9] and "epoch 1" not in out[11]

@@ -4,7 +4,9 @@ and the solutions, written in one go:
 - steps/iN/*.py: the learner's skeletons (tinycnn.skeleton);
 - checks/iN/test_iN.py: the thin grader of each step;
 - the "Steps" section of mkdocs.yml's nav;
-- the step matrix of the Classroom workflow.
+- the step matrix of the Classroom workflow;
+- the first code cell of each notebook (notebooks/setup_cell.py: where
+  the course is, or on Colab clone and install it).
 
 Adding a step is a `Spec` in the manifest, a solutions/iN folder and a
 lesson docs/iN.md; `python -m tools derive` does the rest, and a test
@@ -13,6 +15,7 @@ fails while any of these is stale.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -49,6 +52,19 @@ def matrix(text: str) -> str:
     return new
 
 
+SETUP_CELL = "course-setup"  # the id of the cell setup_cell.py fills
+
+
+def setup_cell(text: str, cell: str) -> str:
+    """A notebook (its JSON) whose setup cell holds `cell`."""
+    nb = json.loads(text)
+    found = [c for c in nb["cells"] if c.get("id") == SETUP_CELL]
+    if len(found) != 1:
+        raise ValueError(f"no cell with id {SETUP_CELL!r}")
+    found[0]["source"] = cell.rstrip("\n").splitlines(keepends=True)
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
 def derived(root: Path) -> dict[Path, str]:
     """{path: content} of every derived file under `root`."""
     files = dict(generate(root / "solutions", root / "steps"))
@@ -58,6 +74,9 @@ def derived(root: Path) -> dict[Path, str]:
     for path, fix in ((root / "mkdocs.yml", nav),
                       (root / ".github/workflows/classroom.yml", matrix)):
         files[path] = fix(path.read_text())
+    cell = (root / "notebooks" / "setup_cell.py").read_text()
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        files[path] = setup_cell(path.read_text(), cell)
     return files
 
 
