@@ -27,7 +27,7 @@ def run(repo, *cmd):
 def test_a_new_step_needs_one_manifest_entry(tmp_path):
     repo = tmp_path / "repo"
     for part in ("tinycnn", "tools", "solutions", "steps", "checks", "docs",
-                 ".github"):
+                 ".github", "notebooks"):
         shutil.copytree(ROOT / part, repo / part,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for f in ("mkdocs.yml", "pyproject.toml"):
