@@ -61,11 +61,15 @@ def needs_install(venv: Path) -> bool:
                for f in LOCKED)
 
 
-def run(*cmd: object) -> None:
-    """Run a command in the repository; stop with its exit status."""
+def call(*cmd: object) -> int:
+    """Run a command in the repository; its exit status."""
     env = {**os.environ, "PYTHONUTF8": "1"}  # Windows consoles and pipes
-    code = subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
-    if code:
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
+
+
+def run(*cmd: object) -> None:
+    """`call`, and stop with its exit status if it failed."""
+    if code := call(*cmd):
         sys.exit(code)
 
 
@@ -151,11 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     elif a.command == "check":
         py = setup(venv)
         failed = [step for step in steps(a.args)  # every step, each time
-                  if subprocess.call(
-                      [str(py), "-m", "pytest", f"checks/{step}", "-m",
-                       "not slow", f"--impl={a.impl}", "-p",
-                       "no:cacheprovider"], cwd=ROOT,
-                      env={**os.environ, "PYTHONUTF8": "1"})]
+                  if call(py, "-m", "pytest", f"checks/{step}", "-m",
+                          "not slow", f"--impl={a.impl}", "-p",
+                          "no:cacheprovider")]
         if failed:
             sys.exit(f"not passed yet: {', '.join(failed)}")
 
