@@ -151,7 +151,8 @@ for d in ("{root}/checks/i3", "{root}", "{root}/tinycnn"):
     # ---------------------------------------------------- the course tree
     Attack("the engine and the grader edited on disk", "course tree",
            HEAD + '''
-for f in ("{root}/tinycnn/engine.py", "{root}/tinycnn/grading.py"):
+for f in ("{root}/tinycnn/engine.py", "{root}/tinycnn/checks.py",
+          "{root}/tinycnn/grading.py"):
     try:
         open(f, "a").write("\\nraise SystemExit('edited')\\n")
     except OSError:

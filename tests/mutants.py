@@ -14,7 +14,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from tinycnn.course import STEPS
+from tinycnn.course import CHECKS, STEPS, structure
 from tinycnn.paths import ROOT
 from tools.mistakes import mistakes
 
@@ -257,8 +257,8 @@ def crash(name: str, model: str, says: str, step: str = "i3",
           train: str = TRAIN) -> Mutant:
     """Code that fails "builds" (saying `says`), blocking the network's
     checks; the recipe is read before model.py, so epochs still passes."""
-    blocked = {c: "blocked" for c in STEPS[step].checks
-               if c not in ("builds", "epochs", "accuracy")}
+    blocked = {c: "blocked" for c in structure(STEPS[step])
+               if "builds" in CHECKS[c].after}
     return M(name, "fault", model, {"builds": "failed", **blocked},
              {"builds": says}, step, train)
 
@@ -267,7 +267,7 @@ def in_init(code: str) -> tuple[str, str]:
     """An edit that runs `code` first thing in Net.__init__."""
     return (INIT, INIT + "".join(f"        {line}\n"
                                  for line in code.splitlines()))
-PATCH = "import tinycnn.grading as g\n"
+PATCH = "import tinycnn.checks as g\n"
 BIG = '''
 class Net(nn.Module):
     def __init__(self):
@@ -563,7 +563,7 @@ MUTANTS = [
     # ---------------------------------------------------------- tamper
     M("model.py patches the grader and is 500K parameters", "tamper",
       HEAD + PATCH + "g.check_params = lambda *a: 'ok'\n"
-      "g.CHECK_FUNCS.update({k: (lambda *a: 'ok') for k in g.CHECK_FUNCS})\n"
+      "g.JUDGES.update({k: (lambda *a: 'ok') for k in g.JUDGES})\n"
       + BIG + SHAPES_BIG, {"params": "failed", "gap": "failed"}),
     M("recipe() answers 15 once, 100 after", "tamper", I3,
       train="from tinycnn import Recipe\n_n = []\n\n\ndef recipe():\n"
@@ -663,8 +663,8 @@ SAYS = {"batchnorm": "BatchNorm", "dropout": "dropout|eval",
 def expect(step: str, check: str | None) -> dict[str, str]:
     if check == "builds":
         return {"builds": "failed", **{
-            c: "blocked" for c in STEPS[step].checks
-            if c not in ("builds", "epochs", "accuracy")}}
+            c: "blocked" for c in structure(STEPS[step])
+            if "builds" in CHECKS[c].after}}
     return {check: "failed"} if check else {}
 
 

@@ -10,9 +10,10 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from tinycnn import data, grading, records
+from tinycnn import checks, data, records
+from tinycnn.checks import Fail
 from tinycnn.course import STEPS
-from tinycnn.grading import Fail, Grade
+from tinycnn.grading import Grade
 from tinycnn.network import INIT, GradedNet, graph_hash, load, weight_count
 from tinycnn.step import code_hash, run_dir, train_step
 
@@ -121,7 +122,7 @@ def test_unsigned_record_is_retrained(step_dir, monkeypatch):
         trained.append(folder.name)
         fake_record(folder)
 
-    monkeypatch.setattr(grading, "train_step", fake_train)
+    monkeypatch.setattr(checks, "train_step", fake_train)
     with pytest.raises(Fail):
         grade_i3(step_dir).check("accuracy")
     assert trained == ["i3"]
@@ -138,7 +139,7 @@ def test_record_that_does_not_match_is_not_reused(step_dir, monkeypatch,
                                                   differs):
     fake_record(step_dir, **differs)
     trained = []
-    monkeypatch.setattr(grading, "train_step",
+    monkeypatch.setattr(checks, "train_step",
                         lambda folder, device, **kw: trained.append(1)
                         or fake_record(folder))
     with pytest.raises(Fail):

@@ -15,7 +15,8 @@ import time
 import pytest
 from conftest import ROOT, grade, with_ctrl_c
 
-from tinycnn.course import STEPS, title
+from tinycnn.course import CHECKS, STEPS, structure, title
+from tinycnn.plugin import make_tests
 from tinycnn.probe import PREFIX
 from tinycnn.sandbox import temp_root
 
@@ -29,8 +30,7 @@ def test_solutions_pass_structure(step, tmp_path):
     assert not failed, out
     names = [t["name"] for t in data["tests"]]
     # one row per check of the manifest, in its order (accuracy is slow)
-    assert names == [title(c, STEPS[step]) for c in STEPS[step].checks
-                     if c != "accuracy"]
+    assert names == [title(c, STEPS[step]) for c in structure(STEPS[step])]
     assert all(t["output"] for t in data["tests"]), data  # a pass says why
 
 
@@ -123,3 +123,17 @@ def test_solution_reaches_pass_mark(step, tmp_path):
     assert acc and re.fullmatch(r"\d\d\.\d\d% \(>= 99\.4%\); last epochs "
                                 r"\d\d\.\d\d, \d\d\.\d\d, \d\d\.\d\d",
                                 acc[0]["output"]), acc
+
+
+def test_each_check_comes_after_what_it_needs():
+    """A check runs only after the checks it needs (Check.after), so each
+    must be graded earlier in every step that grades it; and exactly the
+    checks that train are the ones `-m "not slow"` leaves out."""
+    for spec in STEPS.values():
+        for i, c in enumerate(spec.checks):
+            assert set(CHECKS[c].after) <= set(spec.checks[:i]), (spec.step, c)
+    tests = make_tests("i3")
+    slow = {n for n, t in tests.items()
+            if any(m.name == "slow" for m in getattr(t, "pytestmark", []))}
+    assert slow == {f"test_{c}" for c in STEPS["i3"].checks
+                    if c not in structure(STEPS["i3"])}

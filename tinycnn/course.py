@@ -4,6 +4,8 @@ The graders (checks/iN), the lessons' generated parts, the README table
 test (tests/test_docs.py), the Classroom workflow and the Gradescope
 script all read this file.
 Adding a step: a solutions/iN folder, one `Spec` below, and docs/iN.md.
+Adding a check: one `Check` below and its function `check_<id>` in
+checks.py (the grader runs it after the checks its `after` names).
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ class Check:
     title: str               # the grade table's line; {fields} of the Spec
     rule: str                # exactly what is judged, as the lesson says it
     hints: tuple[str, ...]   # tiers: a nudge first, then more specific
+    # the checks that must pass before this one can judge anything (it is
+    # "blocked" otherwise): "builds" gives the traced network, "epochs" a
+    # recipe that may train
+    after: tuple[str, ...] = ()
+    trains: bool = False     # it trains a network: minutes, not seconds
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class Spec:
     design: tuple[str, ...] = ()
 
 
+NETWORK = ("builds",)  # the checks that judge the traced network
 CHECKS = {c.id: c for c in [
     Check("builds", "Net() builds and runs a forward pass",
           "model.py and train.py import; Net() builds; a (B, 1, 28, 28) "
@@ -62,7 +70,8 @@ CHECKS = {c.id: c for c in [
            "A 3x3 conv costs 9 x C_in x C_out: the widest late convs cost "
            "most. A Linear over a flattened map costs C x H x W x 10.",
            "Thinner late convs, a 1x1 transition that cuts channels, or a "
-           "GAP head instead of a Linear over the map.")),
+           "GAP head instead of a Linear over the map."),
+          after=NETWORK),
     Check("batchnorm", "BatchNorm normalises, using running stats in eval",
           "At least one BatchNorm (nn.BatchNorm2d or F.batch_norm) runs, "
           "the logits depend on its output, every BatchNorm defined is "
@@ -75,7 +84,8 @@ CHECKS = {c.id: c for c in [
            "X = self.bn(X) in forward; a layer defined in __init__ and "
            "never called does nothing.",
            "F.batch_norm needs training=self.training and running "
-           "statistics, or eval mode uses batch statistics.")),
+           "statistics, or eval mode uses batch statistics."),
+          after=NETWORK),
     Check("dropout", "Dropout random in train mode, off in eval mode",
           "In train mode at least one dropout op with p > 0 (nn.Dropout, "
           "nn.Dropout2d, F.dropout, F.dropout2d, or a Bernoulli mask) "
@@ -86,7 +96,8 @@ CHECKS = {c.id: c for c in [
            "nn.Dropout2d(p) after a block's ReLU drops whole channels; "
            "nn.Dropout(p) single values.",
            "F.dropout(X, p, training=self.training): without the training "
-           "argument it stays on in eval mode.")),
+           "argument it stays on in eval mode."),
+          after=NETWORK),
     Check("transitions", "a 1x1 conv mixes channels next to a pool",
           "A conv with a 1x1 kernel and more than one input channel, on a "
           "map larger than 1x1, takes a pool's output or feeds a pool "
@@ -96,7 +107,8 @@ CHECKS = {c.id: c for c in [
            "A transition is nn.Conv2d(C_in, C_out, 1): it mixes channels "
            "at each position and costs C_in x C_out.",
            "Put it right after a MaxPool2d (or right before it), between "
-           "two stages of 3x3 convs.")),
+           "two stages of 3x3 convs."),
+          after=NETWORK),
     Check("gap", "classifier sees one average per channel (GAP)",
           "Every path from the image to the logits passes through a global "
           "average (or sum) over all H x W positions of a map, per "
@@ -110,13 +122,15 @@ CHECKS = {c.id: c for c in [
            "it is fine.",
            "Global max pooling, a partial average, a conv whose kernel "
            "covers the whole map, or a classifier that also sees the "
-           "flattened map are not a GAP head.")),
+           "flattened map are not a GAP head."),
+          after=NETWORK),
     Check("output", "output is (B, 10) for any batch size",
           "In eval mode, batches of 1, 3 and 64 images give outputs of "
           "shape (1, 10), (3, 10) and (64, 10).",
           ("Does forward return one row of 10 scores per image?",
            "Flatten with X.flatten(1), never a fixed batch size; a 1x1 "
-           "conv head gives (B, 10, 1, 1): flatten it too.")),
+           "conv head gives (B, 10, 1, 1): flatten it too."),
+          after=NETWORK),
     Check("shapes", "layer_shapes() matches the forward pass",
           "layer_shapes() returns a dict of entries {name: output shape "
           "without the batch dimension, a tuple of ints} that covers every "
@@ -134,7 +148,8 @@ CHECKS = {c.id: c for c in [
            "One entry per conv, pool and Linear, also inside an "
            "nn.Sequential (name it after the module, e.g. \"features.3\", "
            "or keep forward's order): check with python -m tinycnn "
-           "summary.")),
+           "summary."),
+          after=NETWORK),
     Check("epochs", "recipe() trains at most {max_epochs} {epochs_word}",
           "recipe() returns a tinycnn Recipe whose fields are valid "
           "(num_epochs a whole number from 1 to the cap, a known optimizer "
@@ -157,7 +172,8 @@ CHECKS = {c.id: c for c in [
            "where the references found their last tenths.",
            "If train accuracy is far above test accuracy, regularise "
            "(dropout, augmentation); if both are low, add capacity where "
-           "the lesson's worksheet says it is cheap.")),
+           "the lesson's worksheet says it is cheap."),
+          after=("builds", "epochs"), trains=True),
 ]}
 
 
@@ -231,6 +247,11 @@ STEPS = {s.step: s for s in [
 ]}
 # the grade table's order is each Spec's; blocked checks name this one
 ROOT_CHECK = "builds"
+
+
+def structure(spec: Spec) -> tuple[str, ...]:
+    """The step's checks that train nothing: seconds, not minutes."""
+    return tuple(c for c in spec.checks if not CHECKS[c].trains)
 
 
 def title(check: str, spec: Spec) -> str:

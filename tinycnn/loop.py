@@ -26,17 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinycnn import records
-from tinycnn.course import CHECKS, STEPS, Spec, epochs, title
+from tinycnn.course import CHECKS, STEPS, Spec, epochs, structure, title
 from tinycnn.paths import ROOT, runs_root
 from tinycnn.skeleton import strip
 from tinycnn.step import FILES, code_hash, run_dir
 
 MARKS = {"passed": "PASS", "failed": "FAIL", "blocked": "----"}
-
-
-def structure(step: str) -> tuple[str, ...]:
-    """The checks that need no training: seconds, not minutes."""
-    return tuple(c for c in STEPS[step].checks if c != "accuracy")
 
 
 def folder_of(step: str, impl: str = "steps") -> Path:
@@ -120,7 +115,7 @@ def passed(folder: Path) -> bool:
 def check_structure(folder: Path) -> dict[str, dict]:
     from tinycnn.grading import grade
 
-    return grade(folder, folder.name, structure(folder.name))
+    return grade(folder, folder.name, structure(STEPS[folder.name]))
 
 
 def first_failing(rows: dict[str, dict]) -> str | None:
@@ -258,7 +253,8 @@ def hint(step: str, check: str | None = None, every: bool = False,
                 say("Designing the network: python -m tinycnn hint "
                     f"{step} design")
             return 0
-        check = first_failing(check_structure(folder)) or "accuracy"
+        check = (first_failing(check_structure(folder))
+                 or next(c for c in spec.checks if CHECKS[c].trains))
     if check == "design" and spec.design:
         heading = f"{step} · designing your network"
         rule = (f"at most {spec.max_params:,} parameters, the parts the "
@@ -427,7 +423,7 @@ def grade(step: str, impl: str = "steps", train: bool = True,
     from tinycnn.grading import Grade, run_checks
 
     spec = STEPS[step]
-    checks = spec.checks if train else structure(step)
+    checks = spec.checks if train else structure(spec)
     g = Grade(folder_of(step, impl), spec, pick_device(device), retrain,
               lambda line: print(line, flush=True), on_row=_live_plot(spec))
     try:

@@ -113,13 +113,16 @@ def read_recipe(result: probe.Result) -> Recipe:
 def train_step(folder: Path, device: torch.device, seed: int | None = None,
                out: Path | None = None, progress: bool = True,
                result: probe.Result | None = None,
+               graphs: dict[str, network.Graph] | None = None,
                on_epoch: Callable[[str], None] | None = None,
                pass_acc: float | None = None,
                on_row: Callable[[dict], None] | None = None) -> dict:
     """Train the network of the step in `folder`, as the grader does.
 
     `on_epoch(line)` gets each line to show (default: print);
-    `on_row(metrics)` each epoch's numbers, for a live plot.
+    `on_row(metrics)` each epoch's numbers, for a live plot. A grade
+    passes the probe's `result` and the `graphs` it loaded from it under
+    the recipe's seed (trained in place), so neither is made twice.
 
     The learner's code runs only in the probe's child process; what trains
     here is the network it exported (Net() built under the run's seed, as
@@ -142,8 +145,10 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         raise StepError(f"cannot write the run record to {out}: "
                         f"{e.strerror or e}; make it writable, or set "
                         "TINYCNN_RUNS to a folder that is") from None
+    if graphs is not None and seed is not None:
+        raise ValueError("graphs are drawn under the recipe's seed: no seed")
     try:  # the grader's own initial weights, drawn under the run's seed
-        graphs = network.load(result.out, recipe.seed)
+        graphs = graphs or network.load(result.out, recipe.seed)
     except ValueError as e:  # unreadable graphs, or a tensor it cannot set
         raise StepError(str(e)) from None
     params = network.weight_count(graphs)

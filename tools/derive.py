@@ -6,7 +6,9 @@ and the solutions, written in one go:
 - the "Steps" section of mkdocs.yml's nav;
 - the step matrix of the Classroom workflow;
 - the first code cell of each notebook (notebooks/setup_cell.py: where
-  the course is, or on Colab clone and install it).
+  the course is, or on Colab clone and install it);
+- the README's step table, from the manifest and the committed records
+  (a step without a record or a timed `make course` says "not measured").
 
 Adding a step is a `Spec` in the manifest, a solutions/iN folder and a
 lesson docs/iN.md; `python -m tools derive` does the rest, and a test
@@ -25,7 +27,7 @@ from tinycnn.skeleton import generate
 CHECK_FILE = '''"""Grader for step {step}: one test per check that tinycnn/course.py
 lists for {step}; the rules are in course.CHECKS and in the lesson."""
 
-from tinycnn.grading import make_tests
+from tinycnn.plugin import make_tests
 
 globals().update(make_tests("{step}"))
 '''
@@ -65,6 +67,44 @@ def setup_cell(text: str, cell: str) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
+TABLE = re.compile(r"(<!-- steps:[^\n]*-->\n).*?(<!-- /steps -->)", re.S)
+
+
+def readme(text: str) -> str:
+    """The README with its step table made from the manifest, the
+    reference records and the timed `make course` runs."""
+    from tools.evidence import REF, grade_times, record
+
+    def duration(secs: float) -> str:
+        return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
+
+    rows, machines = [], []
+    for step, spec in STEPS.items():
+        rec = record(step) if (REF / f"{step}.json").is_file() else None
+        timed = grade_times(step) if rec else []
+        machines += [m for m, _ in timed[:1] if m not in machines]
+        rows.append(" | ".join([
+            f"| {step}", spec.why,
+            f"{rec['params']:,}" if rec else "not measured",
+            str(spec.max_epochs) if spec.max_epochs == 1
+            else f"≤ {spec.max_epochs}", f"{spec.pass_acc} %",
+            duration(rec["wall_s"]) if rec else "not measured",
+            duration(timed[0][1]["seconds"]) if timed else "not measured",
+        ]) + " |")
+    table = "\n".join([
+        "| step | what changes | params | epochs | pass mark | reference "
+        "run | `make course` |", "|---|---|---:|---:|---:|---:|---:|",
+        *rows, "", "Reference runs: their records in "
+        "`benchmarks/results/reference-cpu/` (on a CPU); `make course`: "
+        "timed by `benchmarks/course_time.py` on "
+        + (" and ".join(machines) or "no machine yet") + "."]) + "\n"
+    new, n = TABLE.subn(lambda m: m.group(1) + table + m.group(2), text)
+    if n != 1:
+        raise ValueError("README.md has no <!-- steps: --> ... "
+                         "<!-- /steps --> table")
+    return new
+
+
 def derived(root: Path) -> dict[Path, str]:
     """{path: content} of every derived file under `root`."""
     files = dict(generate(root / "solutions", root / "steps"))
@@ -72,7 +112,8 @@ def derived(root: Path) -> dict[Path, str]:
         files[root / "checks" / step / f"test_{step}.py"] = \
             CHECK_FILE.format(step=step)
     for path, fix in ((root / "mkdocs.yml", nav),
-                      (root / ".github/workflows/classroom.yml", matrix)):
+                      (root / ".github/workflows/classroom.yml", matrix),
+                      (root / "README.md", readme)):
         files[path] = fix(path.read_text())
     cell = (root / "notebooks" / "setup_cell.py").read_text()
     for path in sorted((root / "notebooks").glob("*.ipynb")):

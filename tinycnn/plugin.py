@@ -1,0 +1,226 @@
+"""The graders' pytest plugin: the tests of each step (one per check),
+which folder they grade, live training lines, the grade table and
+results.json (Gradescope's format). checks/conftest.py loads it.
+
+    pytest checks/i3                      # grades steps/i3
+    pytest checks/i3 --impl=solutions     # grades the reference
+    pytest checks/i3 -m "not slow"        # structure only, seconds
+    pytest checks/i3 --retrain            # ignore a cached run record
+
+State lives on the config object; results are written when the session
+finishes, one file per step (or all rows in the one --results file).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tinycnn import sandbox
+from tinycnn.checks import Blocked, Fail
+from tinycnn.course import CHECKS, STEPS, title
+from tinycnn.data import write_atomic
+from tinycnn.device import pick_device
+from tinycnn.grading import Grade
+from tinycnn.paths import ROOT, runs_root
+
+ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
+RUNNING = pytest.StashKey[list]()   # [item] while a check runs
+DEVICE = pytest.StashKey[object]()  # the torch.device, or why there is none
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("tinycnn")
+    g.addoption("--impl", default="steps",
+                help="folder holding i0..iN to grade (default: steps)")
+    g.addoption("--retrain", action="store_true",
+                help="train again even if a run record of this code exists")
+    g.addoption("--device", dest="tinycnn_device", default=None,
+                help="cuda, mps or cpu (default: the best available)")
+    g.addoption("--results", default=None,
+                help="where to write results.json (default: the run folder)")
+    g.addoption("--probe-timeout", type=float, default=None,
+                help="seconds your code may take to build and trace (120)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[ROWS] = {}
+    config.stash[RUNNING] = []
+    if config.getoption("results"):  # learner code must not see it
+        sandbox.EXTRA_HIDDEN.append(Path(config.getoption("results"))
+                                    .resolve().parent)
+    try:
+        config.stash[DEVICE] = pick_device(config.getoption("tinycnn_device"))
+    except ValueError as e:
+        config.stash[DEVICE] = str(e)
+
+
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """A device that is not there is one error, not a failed check: the
+    grade of each step is that one row, and no check runs."""
+    why = config.stash[DEVICE]
+    if not isinstance(why, str) or not items:
+        return
+    for step in dict.fromkeys(_step(i) for i in items):
+        config.stash[ROWS][step] = [{
+            "name": f"--device {config.getoption('tinycnn_device')}",
+            "status": "failed", "output": f"{why}; no check ran"}]
+    config.hook.pytest_deselected(items=list(items))
+    items.clear()
+
+
+def _step(item: pytest.Item) -> str:
+    return item.path.parent.name  # checks/i3/test_i3.py -> i3
+
+
+def _folder(config: pytest.Config, name: str) -> Path:
+    impl = Path(config.getoption("impl"))
+    return (impl if impl.is_absolute() else ROOT / impl) / name
+
+
+def _results_path(config: pytest.Config, step: str) -> Path:
+    out = config.getoption("results")
+    if out:
+        return Path(out)
+    return runs_root() / Path(config.getoption("impl")).name / step / \
+        "results.json"
+
+
+def say(config: pytest.Config, line: str) -> None:
+    """A line on the learner's terminal now, whatever pytest captures."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    cap = config.pluginmanager.get_plugin("capturemanager")
+    if tr is None:
+        return
+    if cap is None:
+        tr.write_line(line)
+        return
+    with cap.global_and_fixture_disabled():
+        tr.write_line(line)
+
+
+def make_tests(step: str) -> dict:
+    """checks/iN/test_iN.py's test functions, one per check of the step."""
+    spec, tests = STEPS[step], {}
+    for check in spec.checks:
+        def test(graded: Grade, check: str = check) -> None:
+            try:
+                graded.details[check] = graded.check(check)
+            except Blocked as e:
+                pytest.skip(str(e))
+
+        test.__name__ = test.__qualname__ = f"test_{check}"
+        test.__doc__ = title(check, spec)
+        if CHECKS[check].trains:
+            test = pytest.mark.slow(test)
+        tests[f"test_{check}"] = test
+    return tests
+
+
+@pytest.fixture(scope="module")
+def graded(request: pytest.FixtureRequest):
+    config = request.config
+    name = _step(request.node)
+    stale = _results_path(config, name)
+    if not config.getoption("results"):
+        try:  # a stale grade must not look current
+            stale.unlink(missing_ok=True)
+        except OSError as e:
+            say(config, f"could not remove the old {stale}: {e.strerror}")
+    g = Grade(_folder(config, name), STEPS[name], config.stash[DEVICE],
+              config.getoption("retrain"), lambda s: say(config, s),
+              config.getoption("probe_timeout"))
+    yield g
+    g.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    running = item.config.stash[RUNNING]
+    running.append(item)
+    result = yield
+    running.remove(item)  # still listed after a Ctrl-C: it was interrupted
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(Fail):
+        report.longrepr = str(call.excinfo.value)  # no traceback: it says all
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        graded = item.funcargs.get("graded")
+        detail = graded.details.get(item.name[5:], "") if graded else ""
+        if report.skipped:
+            status, text = "blocked", str(report.longrepr[-1]).removeprefix(
+                "Skipped: ")
+        elif report.passed:
+            status, text = "passed", detail
+        else:
+            status, text = "failed", str(report.longrepr)
+        _add(item, status, text)
+    return report
+
+
+def _add(item: pytest.Item, status: str, text: str) -> None:
+    rows = item.config.stash[ROWS].setdefault(_step(item), [])
+    doc = (getattr(item, "function", None).__doc__ or item.name).strip()
+    rows.append({"name": doc.splitlines()[0], "status": status,
+                 "output": text})
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    tr, width = terminalreporter, terminalreporter._tw.fullwidth
+    marks = {"passed": "PASS", "failed": "FAIL", "blocked": "----",
+             "interrupted": "STOP"}
+    for step, rows in config.stash[ROWS].items():
+        tr.section(f"grade {config.getoption('impl')}/{step}")
+        for r in rows:
+            tr.write_line(f"{marks[r['status']]}  {r['name']}")
+            text = r["output"] or ""
+            for line in text.splitlines():
+                tr.write_line(_wrap(line, width))
+        passed = sum(r["status"] == "passed" for r in rows)
+        tr.write_line(f"{passed}/{len(rows)} checks passed")
+        tr.write_line(_isolation())
+        tr.write_line(f"results: {_results_path(config, step)}")
+
+
+def _isolation() -> str:
+    """How learner code was kept from the grader (sandbox.py)."""
+    return f"learner code ran in a sandbox: {sandbox.isolation().describe()}"
+
+
+def _wrap(line: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(line, max(40, width - 6),
+                                   initial_indent="      ",
+                                   subsequent_indent="      "))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    config = session.config
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        for item in config.stash[RUNNING]:
+            _add(item, "interrupted", "interrupted (Ctrl-C) before it ended")
+    by_path: dict[Path, list[dict]] = {}
+    for step, rows in config.stash[ROWS].items():
+        by_path.setdefault(_results_path(config, step), []).extend(rows)
+    for path, rows in by_path.items():
+        tests = [{**r, "status": "passed" if r["status"] == "passed"
+                  else "failed", "score": float(r["status"] == "passed"),
+                  "max_score": 1.0} for r in rows]
+        body = json.dumps({"score": sum(t["score"] for t in tests),
+                           "output": _isolation(), "tests": tests}, indent=1)
+        try:
+            write_atomic(path, body.encode())
+        except OSError as e:
+            say(config, f"could not write {path}: {e.strerror}; set "
+                        "--results to a writable file")
+    if isinstance(config.stash[DEVICE], str):  # nothing was graded
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
