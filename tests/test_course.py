@@ -1,6 +1,7 @@
 """A step is declared once: a throw-away step i5, added the documented
 way (one Spec, a solutions folder, a lesson), is picked up by the
-graders, the nav, the CI matrix and the status command."""
+graders, the nav, the CI matrix, the README's table and the status
+command."""
 
 import os
 import shutil
@@ -30,8 +31,9 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
                  ".github", "notebooks"):
         shutil.copytree(ROOT / part, repo / part,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    for f in ("mkdocs.yml", "pyproject.toml"):
+    for f in ("mkdocs.yml", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / f, repo / f)
+    shutil.copytree(ROOT / "benchmarks/results", repo / "benchmarks/results")
     course = repo / "tinycnn/course.py"
     head, end, tail = course.read_text().rpartition("\n]}")  # STEPS' end
     assert end and "STEPS = {" in head
@@ -42,8 +44,12 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
     rc, out = run(repo, "-m", "tools", "derive")
     assert rc == 0, out
     assert sorted(out.split()) == sorted([
-        ".github/workflows/classroom.yml", "checks/i5/test_i5.py",
-        "mkdocs.yml", "steps/i5/model.py", "steps/i5/train.py"])
+        ".github/workflows/classroom.yml", "README.md",
+        "checks/i5/test_i5.py", "mkdocs.yml", "steps/i5/model.py",
+        "steps/i5/train.py"])
+    # no record, no timing: the README says so, and no test asks for one
+    assert ("| i5 | a copy of i3 | not measured | ≤ 20 | 99.4 % | not "
+            "measured | not measured |") in (repo / "README.md").read_text()
     assert "TODO(i5)" in (repo / "steps/i5/model.py").read_text()
     # mkdocs's own loader: mkdocs.yml uses its !ENV tag
     nav = yaml.load((repo / "mkdocs.yml").read_text(),

@@ -141,7 +141,8 @@ def _loop(args: argparse.Namespace) -> int:
     elif args.cmd == "watch":
         step = args.step or next(
             (s for s in loop.STEPS
-             if not loop.passed(loop.folder_of(s, args.impl))), "i0")
+             if not loop.passed(loop.folder_of(s, args.impl))),
+            next(iter(loop.STEPS)))
         loop.watch(step, args.impl, args.manual)
     elif args.cmd == "hint":
         loop.hint(args.step, args.check, args.all, args.impl)

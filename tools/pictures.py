@@ -39,6 +39,26 @@ def png(fig) -> bytes:
     return buf.getvalue()
 
 
+def differs(old: bytes, new: bytes) -> str | None:
+    """Why the picture `old` is not `new`, or None when they show the same.
+
+    Pixels are compared, not bytes (another zlib writes other bytes), and a
+    pixel counts as changed when a channel moves by more than a colour
+    map's rounding (another CPU's last bit can move an image cell one
+    level); a changed number, word, line or bar moves dozens."""
+    import numpy as np
+    from PIL import Image
+
+    a, b = (np.asarray(Image.open(io.BytesIO(x)).convert("RGBA"), np.int16)
+            for x in (old, new))
+    if a.shape != b.shape:
+        return f"size {a.shape[1]}x{a.shape[0]}, now {b.shape[1]}x{b.shape[0]}"
+    changed = int((np.abs(a - b).max(-1) > 24).sum())
+    if changed > 4:
+        return f"{changed} of {a.shape[0] * a.shape[1]} pixels changed"
+    return None
+
+
 @functools.cache
 def test_set() -> tuple[torch.Tensor, torch.Tensor]:
     """The test images and labels, read from disk once per build."""

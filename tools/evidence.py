@@ -1,0 +1,144 @@
+"""The course's rules of evidence, in one place: what the lessons, the
+README and the seeds tables may claim from the runs committed in
+benchmarks/results, and which of those runs are of the current reference.
+tools/docs.py renders with them; the tests import them. Nothing here
+draws or writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+
+from tinycnn.paths import ROOT
+
+RESULTS = ROOT / "benchmarks" / "results"
+REF = RESULTS / "reference-cpu"
+# a change is better or worse than another only over at least this many
+# seeds, and only when their ranges do not overlap
+MIN_SEEDS = 5
+# the margin bar a reference must meet (every step's pass rate rests on it)
+BAR_SEEDS = 10      # seeds at least
+BAR_EACH = 0.05     # every seed this far above the pass mark, at least
+BAR_MEAN = 0.1      # and the mean this far above
+
+
+# seeds tables logged before runs carried their recipe and network hash:
+# their solutions/iN rows ran the reference whose record had this code
+# hash, and count as the reference's runs only while it still has it
+LEGACY = {
+    "i1": "e201c04a0e9a9ba8675a036cbd5a0583441fb71fe9b839eae7aa9e8e18cdda4e",
+    "i2": "8d2ab99560cf4d7cfb9998e091436b0cc38b4f52123dc390179c63a6ea0a81c8",
+    "i4": "4ba18da364d7d081b5e80ce4490a12a24dfac7c47211dbc14a915a23736278e1",
+}
+
+
+def record(step: str) -> dict:
+    """`step`'s committed reference run record."""
+    return json.loads((REF / f"{step}.json").read_text(encoding="utf-8"))
+
+
+def at_the_bar(accs: list[float], mark: float) -> str:
+    """Whether final accuracies over seeds meet the margin bar: "yes", or
+    "no: ..." / "fewer than N seeds" saying why not."""
+    import statistics
+
+    if min(accs) < mark + BAR_EACH:
+        return f"no: a seed under {mark + BAR_EACH:.2f}"
+    if len(accs) < BAR_SEEDS:
+        return f"fewer than {BAR_SEEDS} seeds"
+    return "yes" if statistics.mean(accs) >= mark + BAR_MEAN else "no: the mean"
+
+
+def compare(new: list[float], base: list[float]) -> str:
+    """This course's rule for one change over seeds (the same seeds in
+    both lists; -inf for a run that diverged): better or worse only when
+    the two ranges do not overlap, over at least MIN_SEEDS."""
+    n = len(base)
+    return (f"{n} seeds: too few to say" if n < MIN_SEEDS else
+            "better" if min(new) > max(base) else
+            "worse" if max(new) < min(base) else
+            "no measurable difference")
+
+
+def seed_runs(name: str, folder: str) -> dict[int, dict]:
+    """{seed: run} of `folder` in a results log (`name`.json's runs, or
+    `name`.jsonl's lines where no table was written)."""
+    path = RESULTS / f"{name}.json"
+    runs = (json.loads(path.read_text())["runs"] if path.exists() else
+            [json.loads(line) for line in
+             (RESULTS / f"{name}.jsonl").read_text().splitlines() if line])
+    return {r["seed"]: r for r in runs if r["folder"] == folder}
+
+
+def grade_times(step: str) -> list[tuple[str, dict]]:
+    """(machine, row) of every timed `make course` that graded `step`'s
+    current reference and passed (benchmarks/course_time.py writes them:
+    benchmarks/results/course-<machine>.json)."""
+    out = []
+    for path in sorted(RESULTS.glob("course-*.json")):
+        t = json.loads(path.read_text())
+        row = t["steps"].get(step)
+        if row and row["passed"] and "graph_hash" in row and \
+                is_reference(step, row):
+            machine = t["meta"]["platform"].rsplit(", ", 1)[0]  # no precision
+            out.append((machine.replace("(R)", ""), row))
+    return out
+
+
+def _recipe_key(fields: dict) -> dict:
+    """A recipe as compared across tables: older records lack newer fields
+    (their defaults then), and the seed is not part of it."""
+    from tinycnn.engine import Recipe
+
+    full = {**dataclasses.asdict(Recipe()), **fields}
+    return {k: v for k, v in full.items() if k != "seed"}
+
+
+def is_reference(step: str, r: dict) -> bool:
+    """Whether seeds-table row `r` ran `step`'s current reference: its
+    network (graph hash) and recipe (seed aside) are the committed
+    reference record's, under whatever name it ran (a variant that is now
+    the reference counts). The graph hash is of the traced code, which
+    names layers but not their widths, so the parameter count must match
+    too (i4's reference of Nov 2026 differs from its first only in widths).
+    Rows logged before recipes were recorded count when they ran the
+    reference's folder while it was the code in LEGACY."""
+    if r.get("final_test_acc") is None:  # diverged: no network recorded
+        return False
+    net, recipe, legacy, params, epochs = _reference_key(step)
+    if "recipe" in r:
+        return (r["step"] == step and r["graph_hash"] == net
+                and r["params"] == params
+                and _recipe_key(r["recipe"]) == recipe)
+    return (r["folder"] == f"solutions/{step}" and legacy
+            and r["params"] == params and r["epochs"] == epochs)
+
+
+@functools.cache
+def _reference_key(step: str) -> tuple:
+    """What is_reference compares, read once per build (it is asked for
+    every row of every results table)."""
+    ref = record(step)
+    return (ref["graph_hash"],
+            _recipe_key(ref["recipe"]),
+            ref.get("code_hash") == LEGACY.get(step),
+            ref["params"], len(ref["epochs"]))
+
+
+@functools.cache  # the task box and the odds both ask, once per step
+def reference_runs(step: str) -> dict[str, list[dict]]:
+    """{platform: runs} of the current reference of `step` (is_reference),
+    from every seeds table in benchmarks/results."""
+    out: dict[str, list[dict]] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        table = json.loads(path.read_text())
+        if not isinstance(table, dict) or "runs" not in table:
+            continue
+        for r in table["runs"]:
+            # older runs: the platform their whole table was made on
+            platform = r.get("platform") or table["meta"].get("platform")
+            if platform and is_reference(step, r):  # twice run: twice counted
+                out.setdefault(platform, []).append(r)
+    return {k: sorted(v, key=lambda r: r["seed"])
+            for k, v in sorted(out.items())}
