@@ -3,8 +3,12 @@ else (the standard library only: it runs before anything is installed).
 
     python make.py course [iN ...]   set up, then train and grade the
                                      reference solutions (all, or these)
-    python make.py test [ARGS]       set up, lint, run the project's tests
-                                     (ARGS go to pytest)
+    python make.py test [ARGS]       set up, lint, run the project's fast
+                                     tests (ARGS go to pytest; minutes)
+    python make.py test-all [ARGS]   the same with every test: the ones
+                                     that train, build the lessons, drive
+                                     a browser, grade the mutant library
+                                     or install (what CI runs)
     python make.py check [iN ...]    set up, then the structure checks of
                                      your steps (seconds each, no training;
                                      --impl solutions: the references')
@@ -28,6 +32,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# the test lanes: the markers of pyproject.toml that `test` leaves out
+COSTLY = ("slow", "mutants", "docs", "browser", "install")
 LOCKED = ("pyproject.toml", "requirements.lock")  # installing reads these
 STAMP = ".installed"  # beside the venv's python: newer than what it read
 
@@ -100,6 +106,16 @@ def setup(venv: Path) -> Path:
     return python(venv)
 
 
+def workers() -> list[str]:
+    """pytest-xdist's options: two workers where there are two cores, each
+    file whole on one worker (its fixtures are built once). Not more: the
+    tests that look for processes a sandbox left behind see the other
+    workers' sandboxed probes, and wait for them."""
+    if (os.cpu_count() or 1) < 2:
+        return []
+    return ["-n", "2", "--dist", "loadfile"]
+
+
 def steps(names: list[str]) -> list[str]:
     """checks/iN folders, all of them or the ones named."""
     have = sorted(p.name for p in (ROOT / "checks").glob("i*")
@@ -121,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--impl", default="steps", help="check: the folder of "
                    "steps to check (default steps, yours; solutions)")
     p.add_argument("command", choices=["setup", "install", "data", "course",
-                                       "check", "test", "lint", "serve"])
+                                       "check", "test", "test-all", "lint",
+                                       "serve"])
     p.add_argument("args", nargs=argparse.REMAINDER,
                    help="steps (course, check) or pytest's arguments (test)")
     a = p.parse_args(argv)
@@ -133,13 +150,15 @@ def main(argv: list[str] | None = None) -> None:
     elif a.command == "lint":
         install(venv)
         run(python(venv), "-m", "ruff", "check", ".")
-    elif a.command == "test":
+    elif a.command in ("test", "test-all"):
         if not (ROOT / "tests").is_dir():
             sys.exit("this copy of the course has no tests/: `python make.py"
                      " check` runs the structure checks of your steps")
         py = setup(venv)
         run(py, "-m", "ruff", "check", ".")
-        run(py, "-m", "pytest", *a.args)
+        lane = (["-m", f"not ({' or '.join(COSTLY)})"]
+                if a.command == "test" else [])
+        run(py, "-m", "pytest", *workers(), *lane, *a.args)
     elif a.command == "course":
         if not (ROOT / "solutions").is_dir():
             sys.exit("this copy of the course has no solutions/ (your "

@@ -1,6 +1,7 @@
 import gzip
 import hashlib
 import io
+import os
 import pickle
 import signal
 import subprocess
@@ -13,6 +14,29 @@ import pytest
 
 from tinycnn import data
 from tinycnn.paths import ROOT
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n N` (CI runs two workers on two cores): one thread each,
+    # here and in every process a test starts, or the workers' threads
+    # fight over the cores and all of it slows down many times over
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
+
+# The costliest files first (most seconds first, from a run with
+# --durations): under `pytest -n 2 --dist loadfile` (make test, CI) each
+# file runs whole on one worker, and the two finish together only if the
+# longest start first.
+COSTLIEST = ("test_graders.py", "test_mutants.py", "test_attacks.py",
+             "test_docs.py", "test_platforms.py", "test_faults.py",
+             "test_loop.py", "test_notebook.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(COSTLIEST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ def test_the_makefile_is_make_py():
     """make's targets are make.py's commands, so the two cannot differ."""
     env = {k: v for k, v in os.environ.items()  # not make's child here
            if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
-    for target in ("setup", "course", "test", "check"):
+    for target in ("setup", "course", "test", "test-all", "check"):
         out = subprocess.run(["make", "-n", "--no-print-directory", target,
                               "PY=python"], cwd=ROOT, env=env,
                              capture_output=True, text=True, check=True)
