@@ -29,9 +29,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # --durations): under `pytest -n 2 --dist loadfile` (make test, CI) each
 # file runs whole on one worker, and the two finish together only if the
 # longest start first.
-COSTLIEST = ("test_graders.py", "test_mutants.py", "test_attacks.py",
+COSTLIEST = ("test_mutants.py", "test_pass_mark.py", "test_attacks.py",
              "test_docs.py", "test_platforms.py", "test_faults.py",
-             "test_loop.py", "test_notebook.py")
+             "test_loop.py", "test_notebook.py", "test_graders.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

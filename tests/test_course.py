@@ -48,8 +48,9 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
         "checks/i5/test_i5.py", "mkdocs.yml", "steps/i5/model.py",
         "steps/i5/train.py"])
     # no record, no timing: the README says so, and no test asks for one
-    assert ("| i5 | a copy of i3 | not measured | ≤ 20 | 99.4 % | not "
-            "measured | not measured |") in (repo / "README.md").read_text()
+    assert ("| i5 | proves a step is declared once | not measured | ≤ 20 | "
+            "99.4 % | not measured | not measured |"
+            ) in (repo / "README.md").read_text()
     assert "TODO(i5)" in (repo / "steps/i5/model.py").read_text()
     # mkdocs's own loader: mkdocs.yml uses its !ENV tag
     nav = yaml.load((repo / "mkdocs.yml").read_text(),

@@ -73,10 +73,7 @@ TABLE = re.compile(r"(<!-- steps:[^\n]*-->\n).*?(<!-- /steps -->)", re.S)
 def readme(text: str) -> str:
     """The README with its step table made from the manifest, the
     reference records and the timed `make course` runs."""
-    from tools.evidence import REF, grade_times, record
-
-    def duration(secs: float) -> str:
-        return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
+    from tools.evidence import REF, duration, grade_times, record
 
     rows, machines = [], []
     for step, spec in STEPS.items():
@@ -84,7 +81,7 @@ def readme(text: str) -> str:
         timed = grade_times(step) if rec else []
         machines += [m for m, _ in timed[:1] if m not in machines]
         rows.append(" | ".join([
-            f"| {step}", spec.why,
+            f"| {step}", spec.about,
             f"{rec['params']:,}" if rec else "not measured",
             str(spec.max_epochs) if spec.max_epochs == 1
             else f"≤ {spec.max_epochs}", f"{spec.pass_acc} %",
@@ -92,7 +89,7 @@ def readme(text: str) -> str:
             duration(timed[0][1]["seconds"]) if timed else "not measured",
         ]) + " |")
     table = "\n".join([
-        "| step | what changes | params | epochs | pass mark | reference "
+        "| step | you add | params | epochs | pass mark | reference "
         "run | `make course` |", "|---|---|---:|---:|---:|---:|---:|",
         *rows, "", "Reference runs: their records in "
         "`benchmarks/results/reference-cpu/` (on a CPU); `make course`: "

@@ -1,0 +1,424 @@
+"""The lessons' results tables and their pictures, from the seed runs
+committed in benchmarks/results: one-change ablations against the
+reference, the "Try this" experiments, a search as a chain of changes,
+seeds tables with the margin bar, and how often each reference passes.
+Each judges by tools/evidence.py's rules; tools/docs.py puts them in the
+pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import re
+
+from tinycnn import course
+from tools.evidence import (
+    RESULTS,
+    at_the_bar,
+    compare,
+    is_reference,
+    reference_runs,
+    seed_runs,
+)
+from tools.pictures import png
+
+
+def spans(lines: list[int]) -> str:
+    """[1, 2, 3, 7] -> "1-3 7"."""
+    out, start = [], None
+    for i, n in enumerate(lines):
+        if start is None:
+            start = n
+        if i + 1 == len(lines) or lines[i + 1] != n + 1:
+            out.append(f"{start}-{n}" if n > start else f"{n}")
+            start = None
+    return " ".join(out)
+
+
+def paired(step: str, name: str, table: str, ref_table: str | None = None,
+           ref_folder: str | None = None) -> dict:
+    """Variant `name`'s runs in `table` against the reference's (from
+    `ref_table`, default the same; `ref_folder` names another baseline) on
+    the seeds both have, and the course's verdict on them."""
+    ref = seed_runs((ref_table or table).removesuffix(".json"),
+                    ref_folder or f"solutions/{step}")
+    got = seed_runs(table.removesuffix(".json"), name)
+    seeds = sorted(set(got) & set(ref))
+    # a diverged run (no accuracy) ranks below every finished one
+    done = [s for s in seeds if got[s]["final_test_acc"] is not None]
+    accs = [got[s]["final_test_acc"] for s in done]
+    base = [ref[s]["final_test_acc"] for s in seeds]
+    low = min(accs) if len(done) == len(seeds) else -math.inf
+    return {"seeds": seeds, "got": got, "done": done, "accs": accs,
+            "base": base, "low": low, "verdict": compare([*accs, low], base)}
+
+
+def ablation_md(step: str, names: list[str], table: str,
+                ref_table: str | None = None, ref_folder: str | None = None,
+                against: str = "reference") -> str:
+    """One-change ablations of `step`'s reference, each against the
+    reference's runs on the seeds both have (`paired`): how many seeds,
+    the mean, the spread (each seed is in `ablation_png`), and a verdict:
+    better or worse only when the two rows' seed ranges do not overlap
+    (over at least 5 seeds); otherwise no measurable difference."""
+    from benchmarks.variants import VARIANTS
+
+    rows = ["| variant | params | seeds | mean | spread | "
+            f"{against}, same seeds: mean, spread | difference | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name in names:
+        p = paired(step, name, table, ref_table, ref_folder)
+        seeds, got, done, accs, base = (p[k] for k in
+                                        ("seeds", "got", "done", "accs",
+                                         "base"))
+        mean, bmean = sum(accs) / len(accs), sum(base) / len(base)
+        diff = round(mean - bmean, 2) or 0.0  # no "-0.00"
+        # every seed's accuracy is in the strip plot under the table
+        per = (f"{len(seeds)}" if len(done) == len(seeds)
+               else f"{len(seeds)} ({len(seeds) - len(done)} diverged)")
+        spread = (f"{max(accs) - min(accs):.2f}" if p["low"] > -math.inf
+                  else "diverged")
+        of = "" if len(done) == len(seeds) else f" ({len(done)} finished)"
+        rows.append(
+            f"| {VARIANTS[name].what} (`{name}`) | "
+            f"{got[done[0]]['params']:,} | {per} | {mean:.2f}{of} | "
+            f"{spread} | {bmean:.2f}, "
+            f"{max(base) - min(base):.2f} | {diff:+.2f} | {p['verdict']} |")
+    return "\n".join(rows) + "\n"
+
+
+def ablation_png(step: str, names: list[str], table: str,
+                 ref_table: str | None = None, ref_folder: str | None = None,
+                 against: str = "reference") -> bytes:
+    """The seeds behind an ablation table: for each variant, its final
+    accuracy per seed (a dot each) over the baseline's on the same seeds
+    (grey), the means as bars, the pass mark as a red line."""
+    rows = []
+    for name in names:
+        p = paired(step, name, table, ref_table, ref_folder)
+        rows.append((f"{name}\n({p['verdict']})", p["accs"], p["base"]))
+    return strip_png(rows, course.STEPS[step].pass_acc,
+                     f"blue: the variant's seeds; grey: the baseline "
+                     f"({against}) on the same seeds;\nbars: means; red: the "
+                     "pass mark")
+
+
+def strip_png(rows: list[tuple[str, list[float], list[float] | None]],
+              mark: float, title: str) -> bytes:
+    """Rows of (label, accuracies, baseline accuracies or None), top to
+    bottom: a dot per seed, a bar per mean, the pass mark in red."""
+    import statistics
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.8 * len(rows)))
+    lows = []
+    for i, (_, accs, base) in enumerate(rows):
+        y = len(rows) - 1 - i
+        pairs = ((accs, 0.15, "C0"), (base, -0.15, "0.55")) if base \
+            else ((accs, 0.0, "C0"),)
+        for vals, dy, color in pairs:
+            ax.scatter(vals, [y + dy] * len(vals), s=26, alpha=0.8,
+                       color=color)
+            ax.plot([statistics.mean(vals)] * 2, [y + dy - 0.12,
+                                                  y + dy + 0.12],
+                    color=color, lw=2)
+            lows += vals
+    ax.axvline(mark, color="C3", lw=1)
+    ax.set_yticks([len(rows) - 1 - i for i in range(len(rows))],
+                  [label for label, _, _ in rows])
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlabel("final test accuracy, %")
+    ax.set_title(title, fontsize=9, loc="left")
+    # a run that failed far below (a diverged one at chance) would squash
+    # the rest: the axis starts 1.5 points under the mark, and says so
+    low, high = min(lows), max(lows)
+    ax.set_xlim(max(low, mark - 1.5) - 0.05, high + 0.05)
+    if low < mark - 1.5:
+        ax.set_xlabel(f"final test accuracy, % (runs under {mark - 1.5:g} "
+                      "are off the left edge)")
+    return png(fig)
+
+
+# i4's ablations ran on its first reference (nets.py's i4-v1), whose runs
+# are the solutions/i4 rows of ablations-i4-cpu
+FIRST = "this step's first reference"
+# "Try this": an experiment per question, run with the variant's name; the
+# folded answer comes from the recorded runs of the same comparison.
+@dataclasses.dataclass(frozen=True)
+class Try:
+    """One "Try this": a question to answer before running, the variant
+    that answers it, and the recorded runs of the same comparison."""
+    question: str
+    name: str             # the variant to run (benchmarks/variants.py)
+    table: str            # the results log with its runs
+    against: str          # the baseline, in words
+    how: str              # the change, made to the learner's own copy
+    ref_folder: str | None = None  # the baseline's folder (default: the
+    #                                step's reference)
+    ref_table: str | None = None   # the baseline's log (default: `table`)
+
+
+TRY = {
+    "i0": [
+        Try("Keep the learning rate at 0.015 for the whole epoch instead of "
+            "OneCycle's warm-up and decay to the same peak: does one epoch "
+            "still pass every seed?", "i0-step015", "margin-i0-cpu.json",
+            "OneCycle to the same peak",
+            'set `lr=0.015` and `schedule="step"` in `recipe()` (and, to '
+            "compare, a second copy with only `lr=0.015`)", "i0-onecycle015"),
+        Try("OneCycle to a peak of 0.015 instead of this step's 0.05: a "
+            "gentler peak, safer or worse?", "i0-onecycle015",
+            "margin-i0-cpu.json", "the reference",
+            "set `lr=0.015` in `recipe()`", "i0-onecycle")],
+    "i1": [
+        Try("Without BatchNorm, at the same peak learning rate of 0.2: does "
+            "this net still train, and does it reach the 99.3 % mark?",
+            "i1-nobn", "ablations-i1-cpu.json", "the reference",
+            "remove every BatchNorm2d and give each conv its bias back "
+            "(`bias=True`)"),
+        Try("Without dropout: higher, lower, or the same?", "i1-nodrop",
+            "ablations-i1-cpu.json", "the reference",
+            "set every dropout probability to 0")],
+    "i2": [
+        Try("Stop at i1's 10 epochs instead of 12: do the two extra epochs "
+            "show?", "i2-ep10", "try-i2-cpu.json", "the reference",
+            "set `num_epochs=10` in `recipe()`", "i2-r3", "margin3-cpu.json"),
+        Try("Dropout2d at i1's 5 % instead of 2 %, now that the network is "
+            "thinner: higher, lower, or the same?", "i2-p05",
+            "try-i2-cpu.json", "the reference",
+            "set the Dropout2d probability to 0.05", "i2-r3",
+            "margin3-cpu.json")],
+    "i3": [
+        Try("Five epochs fewer (15 instead of the cap of 20): does the GAP "
+            "network need them?", "i3-15ep", "try-i3-cpu.json",
+            "the reference",
+            "set `num_epochs=15` in `recipe()`", ref_table="margin-cpu.json"),
+        Try("Dropout2d at i1's 5 % instead of 2 %: higher, lower, or the "
+            "same?", "i3-ep20", "margin-cpu.json", "the reference",
+            "set the Dropout2d probability to 0.05")],
+    "i4": [
+        Try("The same weights with `padding=1` on every conv, so the maps "
+            "stay large: more arithmetic, more positions to average. Better "
+            "or worse?", "i4-pad", "ablations-i4-cpu.json", FIRST,
+            "add `padding=1` to every 3×3 conv (training does not read "
+            "`layer_shapes()`; the grader would)"),
+        Try("Without BatchNorm, at the same peak learning rate: does it "
+            "behave as in i1?", "i4-nobn", "ablations-i4-cpu.json", FIRST,
+            "remove every BatchNorm2d and give each conv its bias back "
+            "(`bias=True`)"),
+        Try("Without the ±7° rotations?", "i4-norot", "ablations-i4-cpu.json",
+            FIRST,
+            "set `rotation=0.0` in `recipe()`")],
+}
+
+
+def try_md(step: str) -> str:
+    """The step's experiments: a question to answer before running, the
+    command, and what the recorded runs gave, folded."""
+    from benchmarks.variants import VARIANTS
+
+    out, mark = [], course.STEPS[step].pass_acc
+    for t in TRY[step]:
+        question, name, against = t.question, t.name, t.against
+        p = paired(step, name, t.table, t.ref_table, t.ref_folder)
+        accs, base = p["accs"], p["base"]
+        diverged = len(p["seeds"]) - len(p["done"])
+        runs = f"{min(accs):.2f}-{max(accs):.2f} %"
+        if diverged:
+            runs += f" ({diverged} of {len(p['seeds'])} diverged)"
+        out += [f'??? question "{question}"',
+                "    Write down your guess. Then try it on your own network: "
+                "copy your step folder, make the change in the copy, train "
+                "it, and compare with your own run of the step:",
+                "",
+                "    ```bash",
+                f"    cp -r steps/{step} try/{step}",
+                f"    # in try/{step}: {t.how}",
+                f"    python try/{step}/train.py",
+                "    ```",
+                "",
+                "    One seed of each says little (see the spread below); in "
+                "the course's own repository, `python benchmarks/seeds.py "
+                f"--steps {name} --seeds 1 2 3` runs this change on the "
+                "reference.",
+                "",
+                f'    ??? note "What we measured: {VARIANTS[name].what}"',
+                f"        Seeds {spans(p['seeds']).replace(' ', ', ')} on "
+                f"this course's CPU: {runs}, against {against}'s "
+                f"{min(base):.2f}-{max(base):.2f} % on the same seeds; by "
+                f"this course's rule, {p['verdict']}. At the "
+                f"{mark:g} % mark: {sum(a >= mark for a in accs)} of "
+                f"{len(p['seeds'])} passed, against "
+                f"{sum(b >= mark for b in base)} of {len(base)}.",
+                ""]
+    return "\n".join(out)
+
+
+def variants_md() -> str:
+    """Every named variant and the one line of what it changes."""
+    from benchmarks.variants import VARIANTS
+
+    rows = ["| variant | step | what it changes (against the step's "
+            "reference) |", "|---|---|---|"]
+    rows += [f"| `{name}` | {v.step} | {v.what} |"
+             for name, v in sorted(VARIANTS.items())]
+    return "\n".join(rows) + "\n"
+
+
+def chain_md(rows: list[tuple[str, str, str, str]], mark: float
+             ) -> tuple[str, bytes]:
+    """A search as a chain of changes, each row (label, results log,
+    folder, receptive field) against the row above on the seeds both have:
+    better or worse only when their ranges do not overlap (>= 5 seeds).
+    The table, and its seeds as a strip plot."""
+    out = ["| variant | receptive field before GAP | params | seeds | "
+           "min / mean / max | passed | against the row above |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    strips = []
+    prev: dict[int, dict] = {}
+    for i, (label, name, folder, rf) in enumerate(rows):
+        got = seed_runs(name, folder)
+        accs = [got[k]["final_test_acc"] for k in sorted(got)]
+        both = sorted(set(got) & set(prev))
+        a = [got[k]["final_test_acc"] for k in both]
+        b = [prev[k]["final_test_acc"] for k in both]
+        verdict = compare(a, b) if prev else ""
+        out.append(
+            f"| {label} | {rf} | {next(iter(got.values()))['params']:,} | "
+            f"{len(accs)} | {min(accs):.2f} / "
+            f"{sum(accs) / len(accs):.2f} / {max(accs):.2f} | "
+            f"{sum(x >= mark for x in accs)} of {len(accs)} | {verdict} |")
+        strips.append((f"row {i + 1}" + (f"\n({verdict})" if verdict else ""),
+                       accs, None))
+        prev = got
+    return "\n".join(out) + "\n", strip_png(
+        strips, mark, "each row of the table above, top to bottom: a dot "
+        "per seed, a bar at the mean;\nred: the pass mark; in brackets: "
+        "against the row above")
+
+
+def margin_md(name: str, order: list[str] | None = None) -> str:
+    """A seeds table (benchmarks/seeds.py's JSON) with what each row
+    changed (the registry's words), its spread (min, mean, max), pass rate
+    and whether it meets the margin bar (evidence.at_the_bar). Rows in
+    `order` (default: as they first appear)."""
+    import statistics
+
+    from benchmarks.variants import VARIANTS
+
+    runs = json.loads((RESULTS / f"{name}.json").read_text())["runs"]
+    by: dict[str, list[dict]] = {}
+    for r in runs:
+        by.setdefault(r["folder"], []).append(r)
+    rows = ["| variant | what it changes | epochs | seeds | min | mean | max "
+            "| passed | at the bar |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for folder in order or list(by):
+        rs = by[folder]
+        accs = [r["final_test_acc"] for r in rs]
+        mark = course.STEPS[rs[0]["step"]].pass_acc
+        what = (VARIANTS[folder].what if folder in VARIANTS
+                else rs[0].get("what")
+                or ("the reference" if is_reference(rs[0]["step"], rs[0])
+                    else "the reference as it was then"))
+        machines = {r.get("platform") for r in rs}
+        if len(machines) > 1:  # pooled: each machine's seeds are new seeds
+            what += f" (on {len(machines)} machines, pooled)"
+        mean = statistics.mean(accs)
+        bar = at_the_bar(accs, mark)
+        rows.append(
+            f"| `{folder}` | {what} | {rs[0]['epochs']} | {len(accs)} | "
+            f"{min(accs):.2f} | {mean:.2f} | {max(accs):.2f} | "
+            f"{sum(a >= mark for a in accs)} of {len(accs)} | {bar} |")
+    return "\n".join(rows) + "\n"
+
+
+@functools.cache  # its table and its picture are asked for apart
+def odds(step: str) -> tuple[str, bytes]:
+    """How often the reference passes, per machine: a table and a strip
+    plot of every seed's final accuracy against the pass mark."""
+    import statistics
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mark = course.STEPS[step].pass_acc
+    runs = reference_runs(step)
+    rows = ["| where, precision | runs | min | mean | max | passed |",
+            "|---|---:|---:|---:|---:|---:|"]
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(len(runs), 1)))
+    total = below = 0
+    for i, (platform, rs) in enumerate(runs.items()):
+        accs = [r["final_test_acc"] for r in rs]
+        total, below = total + len(accs), below + sum(a < mark for a in accs)
+        rows.append(
+            f"| {platform} | {len(accs)} | "  # each seed: in the plot
+            f"{min(accs):.2f} | {statistics.mean(accs):.2f} | "
+            f"{max(accs):.2f} | {sum(a >= mark for a in accs)} of "
+            f"{len(accs)} |")
+        ax.scatter(accs, [i] * len(accs), s=22, alpha=0.7, color="C0")
+        ax.plot([statistics.mean(accs)] * 2, [i - 0.3, i + 0.3], color="C1")
+    ax.axvline(mark, color="C3", lw=1)
+    # the machine and the precision, which tell rows apart, without the
+    # CPU's feature list; "Intel(R) Xeon(R) Processor" says only "Xeon"
+    short = [re.sub(r" \([^()]*\)(?=,)", "", p).replace(
+        "Intel(R) Xeon(R) Processor", "Intel Xeon") for p in runs]
+    ax.set_yticks(range(len(runs)), short)
+    ax.set_ylim(-0.6, len(runs) - 0.4)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6))
+    ax.set_xlabel("final test accuracy, %")
+    ax.set_title("dot: a seed; bar: the mean; red line: the pass mark",
+                 fontsize=9, loc="left")
+    if not runs:
+        rows.append("| (no runs of this reference recorded yet) | | | | | |")
+    verdict = (f"\nOf the {total} recorded runs of this reference, "
+               f"{below} ended below {mark} %"
+               + (f" ({100 * below / total:.0f} %). " if below else ". "))
+    verdict += ("A correct solution of yours is another seed of the same "
+                "kind: if it ends just under the mark, look at your design "
+                "first (the hints), not at the seed." if below else
+                "A correct solution that ends under the mark is therefore "
+                "rare: look at your design and recipe before you suspect "
+                "luck.")
+    return "\n".join(rows) + "\n" + verdict + "\n", png(fig)
+
+
+# The lessons' one-change comparisons: (name of the table and its
+# picture, ablation_md's arguments, what the baseline is). i4's ran on its
+# first reference (nets.py's i4-v1), whose runs are the solutions/i4 rows
+# of ablations-i4-cpu.
+ABLATIONS = [
+    ("ablation-i1", ("i1", ["i1-nobn", "i1-nodrop"], "ablations-i1-cpu.json"),
+     "reference"),
+    ("ablation-i2", ("i2", ["i2-r3"], "margin3-cpu.json",
+                     "seeds-i2-cpu.json"),
+     "i1's recipe (the reference until Nov 2026)"),
+    ("i4-widths", ("i4", ["i4-late"], "i4-search3-cpu.json",
+                   "ablations-i4-cpu.json"), "the first reference"),
+    ("i4-i3layout", ("i4", ["i4-i3layout"], "i4-search-cpu.json",
+                     "ablations-i4-cpu.json"), "the first reference"),
+    ("ablation-i4", ("i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
+                     "ablations-i4-cpu.json"), "the first reference"),
+]
+
+
+@functools.cache
+def search_i3() -> tuple[str, bytes]:
+    return chain_md([
+        ("the seed README's table (plain 1×1 transitions), lr 0.05", "sweep1-h200",
+         "i3a", "16"),
+        ("+ BatchNorm and ReLU after the transitions, lr 0.2", "sweep1-h200",
+         "i3b", "16"),
+        ("a 3×3 conv at 7×7 instead of the last 1×1 transition",
+         "sweep1-h200", "i3c", "24"),
+        ("+ rotations ±10° and shifts ±10 %", "sweep1-h200", "i3ce", "24"),
+        ("+ batch 64 (the reference until Nov 2026)", "sweep2-h200", "i3g",
+         "24")], course.STEPS["i3"].pass_acc)
