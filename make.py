@@ -19,8 +19,8 @@ else (the standard library only: it runs before anything is installed).
 
 On Windows: `py make.py course`. The Makefile calls this file, so `make
 course` and `python make.py course` are one thing. In a virtual
-environment made by uv, `uv run` has installed the packages from uv.lock
-already, so setup only fetches MNIST (see the README).
+environment made by uv (`uv pip install -c requirements.lock`, as the
+README shows), uv keeps the packages, so setup only fetches MNIST.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def python(venv: Path) -> Path:
 
 
 def made_by_uv(venv: Path) -> bool:
-    """uv writes its version into pyvenv.cfg; `uv run` keeps such a venv
-    in step with uv.lock, and it has no pip of its own."""
+    """uv writes its version into pyvenv.cfg; such a venv has no pip of its
+    own, and its packages are installed with uv (README)."""
     try:
         cfg = (venv / "pyvenv.cfg").read_text(encoding="utf-8")
     except OSError:

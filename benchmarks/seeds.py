@@ -113,7 +113,10 @@ def table(rows: list[dict]) -> str:
         rs.sort(key=lambda r: r["seed"])
         done = [r for r in rs if r["final_test_acc"] is not None]
         accs = [r["final_test_acc"] for r in done]
-        mark = SPECS[rs[0]["step"][:2]].pass_acc  # i3g -> i3
+        # older rows name the variant ("i3g"): its step is the longest
+        # step name it starts with (i10's runs are not i1's)
+        step = max((s for s in SPECS if rs[0]["step"].startswith(s)), key=len)
+        mark = SPECS[step].pass_acc
         ok = sum(a >= mark for a in accs)
         per = ", ".join("diverged" if r["final_test_acc"] is None
                         else f"{r['final_test_acc']:.2f}" for r in rs)

@@ -72,3 +72,56 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
     assert "i5  A throw-away step" in out
     rc, out = run(repo, "-m", "tools", "derive")
     assert rc == 0 and out == ""  # nothing left to derive
+
+
+# Where a step may be named: the manifest, the files derived from it, the
+# lessons and the solutions (a step's own content), and the experiments
+# the lessons cite, which name the steps they ran on (benchmarks/,
+# tools/tables.py, tools/evidence.py's recorded references). The grading
+# and learner code, the build and the instructors' scripts may not: there
+# a step name is a fact kept twice.
+MACHINERY = ("tinycnn/**/*.py", "tools/*.py", "checks/conftest.py", "make.py",
+             "instructors/**/*", ".ci/*", "Makefile")
+CONTENT = {"tinycnn/course.py", "tools/tables.py", "tools/evidence.py"}
+
+
+def strings(path) -> list[tuple[int, str]]:
+    """(line, text) of what the file says, less comments and docstrings
+    (a usage line such as `pytest checks/i3` is an example, not a fact)."""
+    import ast
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        return [(i, re.sub(r"(^|\s)#.*", "", line))
+                for i, line in enumerate(text.splitlines(), 1)]
+    tree = ast.parse(text)
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                              ast.AsyncFunctionDef))
+            and n.body and isinstance(n.body[0], ast.Expr)}
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and id(n) not in docs]
+
+
+def test_no_step_is_named_outside_the_manifest():
+    import re
+
+    from tinycnn.course import STEPS
+
+    name = re.compile(r"\b(?:" + "|".join(STEPS) + r")\b")
+    found = []
+    for pattern in MACHINERY:
+        for path in sorted(ROOT.glob(pattern)):
+            rel = path.relative_to(ROOT).as_posix()
+            if path.is_file() and rel not in CONTENT:
+                found += [f"{rel}:{i}: {s.strip()[:70]}"
+                          for i, s in strings(path) if name.search(s)]
+    assert not found, "\n".join(found)
+
+
+def test_the_step_name_test_can_fail(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text('"""Run `pytest checks/i3`."""\n# i3 here\nSTEP = "i3"\n')
+    assert [s for _, s in strings(f)] == ["i3"]

@@ -154,9 +154,13 @@ def test_lessons_build(edition, tmp_path):
 
 def test_gradescope_zip(edition, tmp_path):
     os.utime(edition / "pyproject.toml", (0, 0))  # dated 1970: still zips
-    path = gradescope_zip(edition, tmp_path / "autograder.zip")
+    with pytest.raises(ValueError, match="not a step"):
+        gradescope_zip(edition, tmp_path / "bad.zip", "i99")
+    path = gradescope_zip(edition, tmp_path / "autograder.zip", "i2")
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
+        # the assignment's step, unless the environment says otherwise
+        assert "STEP=${STEP:-i2}\n" in z.read("run_autograder").decode()
         assert {"setup.sh", "run_autograder", "tinycnn/autograde.py",
                 "checks/i3/test_i3.py"} <= names
         assert not [n for n in names if n.startswith("solutions/")]

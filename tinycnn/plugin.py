@@ -34,7 +34,7 @@ DEVICE = pytest.StashKey[object]()  # the torch.device, or why there is none
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("tinycnn")
     g.addoption("--impl", default="steps",
-                help="folder holding i0..iN to grade (default: steps)")
+                help="folder holding the step folders to grade (default: steps)")
     g.addoption("--retrain", action="store_true",
                 help="train again even if a run record of this code exists")
     g.addoption("--device", dest="tinycnn_device", default=None,

@@ -239,7 +239,8 @@ class Slot:
     def __init__(self, i: int | None = None) -> None:
         """The first free slot, or slot `i` (OSError if it is busy)."""
         for j in ([i] if i is not None else range(SLOTS)):
-            fh = open(_slots() / str(j), "a", encoding="utf-8")  # noqa: SIM115
+            fh = open(_slots() / str(FIRST_UID + j), "a",  # noqa: SIM115
+                      encoding="utf-8")
             if not posix.lock(fh, wait=False):  # busy (only root gets here)
                 fh.close()
                 continue

@@ -2,7 +2,7 @@
 
     python -m tools derive   # steps/, checks/, nav and CI matrix from the manifest
     python -m tools docs     # the lessons' generated tables and images
-    python -m tools student-edition DIR [--gradescope ZIP]
+    python -m tools student-edition DIR [--gradescope ZIP --step STEP]
                              # the repository students get (and
                              # Gradescope's autograder zip)
 """

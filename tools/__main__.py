@@ -1,4 +1,4 @@
-"""`python -m tools derive|docs|student-edition DIR [--gradescope ZIP]`:
+"""`python -m tools derive|docs|student-edition DIR [--gradescope ZIP --step STEP]`:
 see tools/__init__.py."""
 
 from __future__ import annotations
@@ -14,16 +14,24 @@ def main(argv: list[str]) -> int:
 
         for path in write(ROOT):
             print(path.relative_to(ROOT))
-    elif argv[:1] == ["student-edition"] and len(argv) in (2, 4):
+    elif argv[:1] == ["student-edition"] and (
+            len(argv) == 2 or len(argv) == 6 and argv[2] == "--gradescope"
+            and argv[4] == "--step"):
         from pathlib import Path
 
+        from tinycnn.course import STEPS
         from tools.edition import build, gradescope_zip
 
+        if argv[5:] and argv[5] not in STEPS:  # before the edition is made
+            print(f"--step {argv[5]}: not a step of the course "
+                  f"({', '.join(STEPS)})", file=sys.stderr)
+            return 2
         files = build(Path(argv[1]))
         print(f"{len(files)} files in {argv[1]}: the students' repository")
-        if argv[2:3] == ["--gradescope"]:
-            gradescope_zip(Path(argv[1]), Path(argv[3]))
-            print(f"{argv[3]}: Gradescope's autograder zip")
+        if argv[2:]:
+            gradescope_zip(Path(argv[1]), Path(argv[3]), argv[5])
+            print(f"{argv[3]}: Gradescope's autograder zip, grading "
+                  f"{argv[5]}")
     elif argv[:1] == ["docs"]:
         from tools.docs import write
 

@@ -172,11 +172,24 @@ def build(dest: Path, source: Path = ROOT) -> list[Path]:
     return sorted(p for p in dest.rglob("*") if p.is_file())
 
 
-def gradescope_zip(edition: Path, zip_path: Path,
+def gradescope_zip(edition: Path, zip_path: Path, step: str,
                    source: Path = ROOT) -> Path:
-    """The autograder zip Gradescope takes: the edition, with setup.sh and
-    run_autograder at its top (executable)."""
+    """The autograder zip Gradescope takes for an assignment of `step`:
+    the edition, with setup.sh and run_autograder at its top (executable),
+    run_autograder set to grade `step`."""
     import zipfile
+
+    from tinycnn.course import STEPS
+
+    if step not in STEPS:
+        raise ValueError(f"{step!r} is not a step of the course "
+                         f"({', '.join(STEPS)})")
+    scripts = {name: (source / "instructors/gradescope" / name).read_bytes()
+               for name in ("setup.sh", "run_autograder")}
+    unset = b"STEP=${STEP:-}\n"
+    assert scripts["run_autograder"].count(unset) == 1
+    scripts["run_autograder"] = scripts["run_autograder"].replace(
+        unset, b"STEP=${STEP:-%s}\n" % step.encode())
 
     # strict_timestamps=False: a file dated before 1980 (a checkout made
     # reproducible dates files 1970) gets 1980 instead of failing the zip
@@ -185,11 +198,10 @@ def gradescope_zip(edition: Path, zip_path: Path,
         for p in sorted(Path(edition).rglob("*")):
             if p.is_file():
                 z.write(p, p.relative_to(edition))
-        for name in ("setup.sh", "run_autograder"):
+        for name, script in scripts.items():
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16
-            z.writestr(info, (source / "instructors/gradescope" / name)
-                       .read_bytes())
+            z.writestr(info, script)
     return zip_path
 
 

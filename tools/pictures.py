@@ -32,7 +32,9 @@ REF = ROOT / "benchmarks" / "results" / "reference-cpu"
 def png(fig) -> bytes:
     """The figure as PNG bytes, without a timestamp (so files compare)."""
     buf = io.BytesIO()
-    if fig.get_layout_engine() is None:  # a figure laid out by hand keeps it
+    # a figure laid out by hand (axes placed, not on a grid) keeps it
+    if fig.get_layout_engine() is None and all(
+            ax.get_subplotspec() for ax in fig.axes):
         fig.tight_layout()
     fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
     plt.close(fig)
@@ -244,7 +246,7 @@ def dropout_masks(p: float = 0.25) -> bytes:
     return png(fig)
 
 
-def batchnorm(step: str = "i1") -> bytes:
+def batchnorm(step: str) -> bytes:
     """The spread of each layer's output at initialisation, on real
     digits, with BatchNorm and with every BatchNorm removed."""
     from benchmarks.nets import without_bn

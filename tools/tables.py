@@ -422,3 +422,40 @@ def search_i3() -> tuple[str, bytes]:
         ("+ rotations ±10° and shifts ±10 %", "sweep1-h200", "i3ce", "24"),
         ("+ batch 64 (the reference until Nov 2026)", "sweep2-h200", "i3g",
          "24")], course.STEPS["i3"].pass_acc)
+
+
+def copy_md(name: str) -> str:
+    """A committed benchmark table, as it is."""
+    return (RESULTS / name).read_text()
+
+
+# The experiments the lessons cite, by the file a lesson links (see
+# tools/docs.py's MAKERS): each names the runs it was made of, and so the
+# steps they ran on; the only place outside the manifest that names steps
+EVIDENCE = {
+    "generated/i0-margin.md": lambda: margin_md(
+        "margin-i0-cpu", ["i0-step015", "i0-onecycle015", "i0-onecycle02",
+                          "i0-onecycle"]),
+    "generated/margin-i1-cpu.md": lambda: margin_md("ablations-i1-cpu",
+                                                    ["solutions/i1"]),
+    "generated/margin-i2-cpu.md": lambda: margin_md("seeds-i2-cpu"),
+    "generated/margin-i4-ref-cpu.md": lambda: margin_md("ablations-i4-cpu",
+                                                        ["solutions/i4"]),
+    "generated/i3-search.md": lambda: search_i3()[0],
+    "assets/i3-search.png": lambda: search_i3()[1],
+    "generated/i4-search-cpu.md": lambda: copy_md("i4-search-cpu.md"),
+    "generated/sweep1.md": lambda: copy_md("sweep1-h200.md"),
+    "generated/sweep2.md": lambda: copy_md("sweep2-h200.md"),
+    "generated/seeds-cpu.md": lambda: copy_md("seeds-cpu.md"),
+    "generated/i0-recipes-cpu.md": lambda: copy_md("i0-recipes-cpu.md"),
+    **{f"generated/{name}.md": functools.partial(margin_md, name)
+       for name in ("margin-h200", "margin-round2-h200", "margin-cpu",
+                    "margin3-cpu", "margin-i4-cpu", "fp32-cpu", "fp32-i4-cpu",
+                    "i4-search2-cpu", "i4-search3-cpu")},
+    **{f"generated/{name}.md": functools.partial(ablation_md, *args,
+                                                 against=against)
+       for name, args, against in ABLATIONS},
+    **{f"assets/{name}.png": functools.partial(ablation_png, *args,
+                                               against=against)
+       for name, args, against in ABLATIONS},
+}
