@@ -76,10 +76,11 @@ def test_a_killed_graders_probe_folder_is_removed_by_the_next(tmp_path):
 # ------------------------------------------------------ records and cache
 
 
-def fake_record(folder, net=None, acc=99.9, **over):
+def fake_record(g, net=None, acc=99.9, **over):
     """A record of this user's trainer claiming `acc`, with `net`'s weights
-    (default: the untrained network), matching the code and recipe."""
-    g = grade_i3(folder)
+    (default: the untrained network), matching the code and recipe of the
+    grade `g` (its probe serves the test's grade too)."""
+    folder = g.folder
     net = net or GradedNet(load(g.result.out, 1))
     rec = {"step": "i3", "params": weight_count(g.graphs),
            "code_hash": code_hash(folder),
@@ -92,7 +93,7 @@ def fake_record(folder, net=None, acc=99.9, **over):
 
 
 def test_interrupted_training_leaves_no_record(step_dir, monkeypatch):
-    fake_record(step_dir)
+    fake_record(grade_i3(step_dir))
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -105,26 +106,28 @@ def test_interrupted_training_leaves_no_record(step_dir, monkeypatch):
 
 def test_edited_record_is_not_believed(step_dir):
     """The JSON claims 99.9 %; the grader evaluates the (untrained) weights."""
-    fake_record(step_dir)
+    g = grade_i3(step_dir)
+    fake_record(g)
     with pytest.raises(Fail, match="final test accuracy .*< 99.4"):
-        grade_i3(step_dir).check("accuracy")
+        g.check("accuracy")
 
 
 def test_unsigned_record_is_retrained(step_dir, monkeypatch):
     """A record.json written by hand (matching hashes, the reference's own
     checkpoint) is not reused: the grader trains."""
-    rec = fake_record(step_dir)
+    g = grade_i3(step_dir)
+    rec = fake_record(g)
     path = run_dir(step_dir) / "record.json"
     path.write_text(json.dumps({**rec, "signature": "0" * 64}))
     trained = []
 
-    def fake_train(folder, device, **kw):
+    def fake_train(folder, device, **kw):  # the untrained network
         trained.append(folder.name)
-        fake_record(folder)
+        return fake_record(g), GradedNet(kw["graphs"])
 
-    monkeypatch.setattr(checks, "train_step", fake_train)
+    monkeypatch.setattr(checks, "train", fake_train)
     with pytest.raises(Fail):
-        grade_i3(step_dir).check("accuracy")
+        g.check("accuracy")
     assert trained == ["i3"]
 
 
@@ -137,13 +140,14 @@ def test_unsigned_record_is_retrained(step_dir, monkeypatch):
                               "started from Net()'s own weights"])
 def test_record_that_does_not_match_is_not_reused(step_dir, monkeypatch,
                                                   differs):
-    fake_record(step_dir, **differs)
+    g = grade_i3(step_dir)
+    fake_record(g, **differs)
     trained = []
-    monkeypatch.setattr(checks, "train_step",
+    monkeypatch.setattr(checks, "train",
                         lambda folder, device, **kw: trained.append(1)
-                        or fake_record(folder))
+                        or (fake_record(g), GradedNet(kw["graphs"])))
     with pytest.raises(Fail):
-        grade_i3(step_dir).check("accuracy")
+        g.check("accuracy")
     assert trained == [1]
 
 
@@ -152,15 +156,16 @@ def test_checkpoint_of_another_architecture_is_refused(step_dir, root,
     from tinycnn import probe
 
     other = probe.run(root / "solutions/i2")
-    fake_record(step_dir, net=GradedNet(load(other.out, 1)))
+    g = grade_i3(step_dir)
+    fake_record(g, net=GradedNet(load(other.out, 1)))
     other.remove()
     with pytest.raises(Fail, match="checkpoint does not fit"):
-        grade_i3(step_dir).check("accuracy")
+        g.check("accuracy")
 
 
 def test_checkpoint_is_loaded_weights_only(step_dir, tmp_path):
     """A checkpoint that would run code on load is refused, not run."""
-    fake_record(step_dir)
+    fake_record(grade_i3(step_dir))
 
     class Evil:
         def __reduce__(self):

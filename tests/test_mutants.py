@@ -9,6 +9,9 @@ from mutants import MUTANTS
 
 from tinycnn.course import STEPS, structure
 from tinycnn.grading import run_many
+from tinycnn.paths import ROOT
+from tools.docs import mistakes_md
+from tools.mistakes import mistakes
 
 pytestmark = pytest.mark.mutants  # minutes: every model is probed
 
@@ -53,3 +56,14 @@ def test_mutant_verdict(m, graded):
     for r in rows.values():
         assert "Traceback" not in r["output"], r
         assert "frozen runpy" not in r["output"], r  # the grader's own
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_the_mistakes_lesson_is_what_the_grader_says(step, graded):
+    """docs/generated/<step>-mistakes.md, made from this library's grades
+    of the lesson's mistakes (the docs build grades them itself)."""
+    rows = [graded[f"{step} mistake: {m.title}"] for m in mistakes(step)
+            if m.check]
+    page = ROOT / "docs" / "generated" / f"{step}-mistakes.md"
+    assert page.read_text() == mistakes_md(step, rows), (
+        f"{page} is stale: run `python -m tools docs`")

@@ -26,7 +26,7 @@ from tinycnn.course import CHECKS, epochs
 from tinycnn.engine import Diverged
 from tinycnn.graphfile import attr
 from tinycnn.hints import cause_hint, hint
-from tinycnn.step import StepError, run_dir, train_step
+from tinycnn.step import StepError, run_dir, train
 
 if TYPE_CHECKING:
     from tinycnn.grading import Grade
@@ -370,27 +370,26 @@ def check_accuracy(g: Grade) -> str:
             f"{g.spec.step}: another grader is training this step; waiting "
             "to reuse its run")):
         found = _reusable(g, out)
-        if found is None:
+        if found is not None:
+            record, state = found
+            net = nw.GradedNet(copy.deepcopy(g.graphs))  # to load into
+            try:
+                net.load_state_dict(state, strict=True)
+            except (RuntimeError, TypeError, AttributeError, ValueError) as e:
+                raise Fail(f"the checkpoint does not fit your network: {e}",
+                           "retrain with --retrain") from None
+        else:
             try:
                 # a copy: the checks' network stays as it was drawn
-                train_step(g.folder, g.device, result=g.result,
-                           graphs=copy.deepcopy(g.graphs), on_epoch=g.say,
-                           progress=False, pass_acc=g.spec.pass_acc,
-                           on_row=g.on_row)
+                record, net = train(
+                    g.folder, g.device, result=g.result, recipe=g.recipe,
+                    graphs=copy.deepcopy(g.graphs), fingerprint=g.fingerprint,
+                    on_epoch=g.say, progress=False, pass_acc=g.spec.pass_acc,
+                    on_row=g.on_row)
             except Diverged as e:
                 raise Fail(str(e), hint("accuracy", 1)) from None
             except StepError as e:
                 raise Fail(str(e), cause_hint(str(e), "accuracy")) from None
-            found = records.load(out, signed=True)
-    if found is None:
-        raise Fail("training wrote no run record", hint("accuracy"))
-    record, state = found
-    net = nw.GradedNet(copy.deepcopy(g.graphs))  # to load the weights into
-    try:
-        net.load_state_dict(state, strict=True)
-    except (RuntimeError, TypeError, AttributeError, ValueError) as e:
-        raise Fail(f"the checkpoint does not fit your network: {e}",
-                   "retrain with --retrain") from None
     from tinycnn.data import DataError, load_mnist
     from tinycnn.engine import evaluate
 

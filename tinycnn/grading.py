@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from tinycnn.checks import JUDGES, Blocked, Fail, random_batch
 from tinycnn.course import CHECKS, STEPS, Spec
 from tinycnn.engine import Recipe
 from tinycnn.hints import cause_hint, hint
-from tinycnn.step import StepError, code_hash, probe_error, read_recipe
+from tinycnn.step import StepError, fingerprint_of, probe_error, read_recipe
 
 
 @dataclass
@@ -110,14 +110,8 @@ class Grade:
 
     @cached_property
     def fingerprint(self) -> dict:
-        """What a run record must say to be this network's run: this code,
-        this traced network (its graph hash names the layers but not their
-        widths, which a config file could change: so the weight count too),
-        started from the grader's own weights, by this recipe."""
-        return {"code_hash": code_hash(self.folder),
-                "graph_hash": nw.graph_hash(self.graphs),
-                "params": nw.weight_count(self.graphs), "init": nw.INIT,
-                "recipe": asdict(self.recipe)}
+        """What a run record must say to be this network's run."""
+        return fingerprint_of(self.folder, self.graphs, self.recipe)
 
     @cached_property
     def recipe(self) -> Recipe:

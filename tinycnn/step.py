@@ -22,7 +22,7 @@ from tinycnn.engine import Diverged, Recipe, fit
 from tinycnn.paths import ROOT, runs_root
 from tinycnn.precision import choose
 
-__all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root",
+__all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root", "train",
            "train_step"]
 
 FILES = ("model.py", "train.py")
@@ -51,6 +51,18 @@ def code_hash(folder: Path) -> str:
     for name in FILES:
         h.update(name.encode() + b"\0" + (folder / name).read_bytes())
     return h.hexdigest()
+
+
+def fingerprint_of(folder: Path, graphs: dict[str, network.Graph],
+                   recipe: Recipe) -> dict:
+    """What a run record must say to be this network's run: this code,
+    this traced network (its graph hash names the layers but not their
+    widths, which a config file could change: so the weight count too),
+    started from the grader's own weights, by this recipe."""
+    return {"code_hash": code_hash(folder),
+            "graph_hash": network.graph_hash(graphs),
+            "params": network.weight_count(graphs), "init": network.INIT,
+            "recipe": asdict(recipe)}
 
 
 def load_step(folder: str | Path) -> Step:
@@ -110,31 +122,40 @@ def read_recipe(result: probe.Result) -> Recipe:
         raise StepError(str(e)) from None
 
 
-def train_step(folder: Path, device: torch.device, seed: int | None = None,
-               out: Path | None = None, progress: bool = True,
-               result: probe.Result | None = None,
-               graphs: dict[str, network.Graph] | None = None,
-               on_epoch: Callable[[str], None] | None = None,
-               pass_acc: float | None = None,
-               on_row: Callable[[dict], None] | None = None) -> dict:
+def train_step(*args, **kw) -> dict:
+    """train(), for the run record only."""
+    return train(*args, **kw)[0]
+
+
+def train(folder: Path, device: torch.device, seed: int | None = None,
+          out: Path | None = None, progress: bool = True,
+          result: probe.Result | None = None,
+          graphs: dict[str, network.Graph] | None = None,
+          recipe: Recipe | None = None, fingerprint: dict | None = None,
+          on_epoch: Callable[[str], None] | None = None,
+          pass_acc: float | None = None,
+          on_row: Callable[[dict], None] | None = None,
+          ) -> tuple[dict, network.GradedNet]:
     """Train the network of the step in `folder`, as the grader does.
 
     `on_epoch(line)` gets each line to show (default: print);
-    `on_row(metrics)` each epoch's numbers, for a live plot. A grade
-    passes the probe's `result` and the `graphs` it loaded from it under
-    the recipe's seed (trained in place), so neither is made twice.
+    `on_row(metrics)` each epoch's numbers, for a live plot. A grade hands
+    over what it already holds, so nothing is made twice: the probe's
+    `result`, the `graphs` it loaded from it under the recipe's seed
+    (trained in place), the `recipe` and the run's `fingerprint`.
 
     The learner's code runs only in the probe's child process; what trains
     here is the network it exported (Net() built under the run's seed, as
     an eager run would), by the recipe it read once. Writes a signed run
-    record and returns it; StepError when there is nothing to train.
+    record; returns it and the trained network. StepError when there is
+    nothing to train.
     """
     folder = Path(folder).resolve()
     result = result or probe.run(folder, seed=seed)
     problem = probe_error(result)
     if problem:
         raise StepError(problem)
-    recipe = read_recipe(result)
+    recipe = recipe or read_recipe(result)
     if seed is not None:
         recipe.seed = seed
     out = Path(out or run_dir(folder))
@@ -151,12 +172,12 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
         graphs = graphs or network.load(result.out, recipe.seed)
     except ValueError as e:  # unreadable graphs, or a tensor it cannot set
         raise StepError(str(e)) from None
-    params = network.weight_count(graphs)
-    graph_hash = network.graph_hash(graphs)
+    fingerprint = fingerprint or fingerprint_of(folder, graphs, recipe)
     model = network.GradedNet(graphs)
     say = on_epoch or _print
     precision, why = choose(device)
-    say(f"{folder.name}: {params:,} parameters, {epochs(recipe.num_epochs)} "
+    say(f"{folder.name}: {fingerprint['params']:,} parameters, "
+        f"{epochs(recipe.num_epochs)} "
         f"on {describe(device)}, {precision} ({why})")
 
     took: list[float] = []  # seconds per finished epoch
@@ -207,12 +228,8 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     record = {
         "step": folder.name,
         "impl": folder.parent.name,
-        "code_hash": code_hash(folder),
-        "graph_hash": graph_hash,
-        "params": params,
-        "recipe": asdict(recipe),
+        **fingerprint,
         "init_seed": recipe.seed,
-        "init": network.INIT,
         "device": describe(device),
         "precision": precision,
         "torch": torch.__version__,
@@ -224,7 +241,7 @@ def train_step(folder: Path, device: torch.device, seed: int | None = None,
     if pass_acc is not None:
         record["pass_acc"] = pass_acc
     records.save(out, record, model)
-    return record
+    return record, model
 
 
 def _duration(seconds: float) -> str:

@@ -173,9 +173,9 @@ def rules_md() -> str:
     return "\n".join(rows) + "\n"
 
 
-def grader_says(step: str) -> list[str]:
-    """Run the real checks on each of `step`'s mistakes (two probes at a
-    time, as the mutant tests do); what the check named says, per mistake."""
+def grade_mistakes(step: str) -> list[dict[str, dict]]:
+    """The real checks' rows for each of `step`'s failing mistakes (two
+    probes at a time, as the mutant tests do): builds and the check named."""
     failing = [m for m in mistakes(step) if m.check]
     with tempfile.TemporaryDirectory() as d:
         jobs = []
@@ -187,22 +187,24 @@ def grader_says(step: str) -> list[str]:
             (folder / "model.py").write_text(m.model)
             jobs.append((folder, course.STEPS[step],
                          list(dict.fromkeys(["builds", m.check]))))
-        rows = grading.run_many(jobs, timeout=60)
-    return [row[m.check]["output"] if row[m.check]["status"] == "failed"
-            else "(passes)" for m, row in zip(failing, rows, strict=True)]
+        return grading.run_many(jobs, timeout=60)
 
 
-def mistakes_md(step: str) -> str:
-    """Mistakes made to `step`'s own reference, and what its checks say."""
-    rows = ["| mistake | check | the grader says |", "|---|---|---|"]
+def mistakes_md(step: str, rows: list[dict[str, dict]] | None = None) -> str:
+    """Mistakes made to `step`'s own reference, and what its checks say:
+    `rows`, the grade of each failing mistake (default: graded here; the
+    mutant tests hand theirs)."""
+    table = ["| mistake | check | the grader says |", "|---|---|---|"]
     failing = [m for m in mistakes(step) if m.check]
-    for m, said in zip(failing, grader_says(step), strict=True):
+    for m, row in zip(failing, rows or grade_mistakes(step), strict=True):
+        said = (row[m.check]["output"] if row[m.check]["status"] == "failed"
+                else "(passes)")
         said = said.replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| {m.title} | {m.check} | {said} |")
+        table.append(f"| {m.title} | {m.check} | {said} |")
     passing = [m.title for m in mistakes(step) if not m.check]
     if passing:
-        rows += ["", "These pass every check: " + "; ".join(passing) + "."]
-    return "\n".join(rows) + "\n"
+        table += ["", "These pass every check: " + "; ".join(passing) + "."]
+    return "\n".join(table) + "\n"
 
 
 def steps_md() -> str:
@@ -459,10 +461,15 @@ def maker(name: str) -> Callable[[], bytes | str]:
                      "MAKERS makes it")
 
 
-def build() -> dict[str, bytes | str]:
+def build(leave: str | None = None) -> dict[str, bytes | str]:
     """{path relative to docs/: content} for every file the lessons link
-    (and the grader's seed spread)."""
-    out: dict[str, bytes | str] = {name: maker(name)() for name in asked()}
+    (and the grader's seed spread), less those whose name matches the
+    glob `leave`."""
+    from fnmatch import fnmatch
+
+    out: dict[str, bytes | str] = {
+        name: maker(name)() for name in asked()
+        if not (leave and fnmatch(name, leave))}
     # for the grader's note on a thin pass (tinycnn/odds.py)
     out["../tinycnn/seed_spread.json"] = json.dumps({
         step: deviations({p: [r["final_test_acc"] for r in rs
