@@ -56,6 +56,13 @@ def test_structural_net_runs_and_differs_from_its_reference(name):
     assert str(net) != str(ref)
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _descendants(pid: int) -> set[int]:
     """Every live process below `pid` (Linux /proc)."""
     parents = {}
@@ -106,10 +113,14 @@ def test_seeds_stops_its_workers_on_sigterm(tmp_path):
          "--seeds", "1", "--jobs", "1", "--threads", "1",
          "--out", str(tmp_path / "s.json")], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while len(_descendants(proc.pid)) < 1 and time.monotonic() < deadline:
+    # the pool's training workers, by their command line: a short-lived
+    # child seen first (platform's `uname -p`) would be gone by the check
+    # (CI failed so once)
+    deadline, workers = time.monotonic() + 120, set()
+    while not workers and time.monotonic() < deadline:
         time.sleep(0.2)
-    workers = _descendants(proc.pid)
+        workers = {p for p in _descendants(proc.pid)
+                   if b"spawn_main" in _cmdline(p)}
     assert workers, "no worker started"
     time.sleep(3)  # the worker is importing torch or training by now
     proc.send_signal(signal.SIGTERM)
