@@ -107,10 +107,10 @@ def setup(venv: Path) -> Path:
 
 
 def workers() -> list[str]:
-    """pytest-xdist's options: two workers where there are two cores, each
-    file whole on one worker (its fixtures are built once). Not more: the
-    tests that look for processes a sandbox left behind see the other
-    workers' sandboxed probes, and wait for them."""
+    """pytest-xdist's options: two workers where there are two cores (one
+    thread each, tests/conftest.py), each file whole on one worker (its
+    fixtures are built once). Not more: the machines we test on have two
+    cores, and more workers than cores slow every one of them."""
     if (os.cpu_count() or 1) < 2:
         return []
     return ["-n", "2", "--dist", "loadfile"]

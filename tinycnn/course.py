@@ -275,3 +275,9 @@ def title(check: str, spec: Spec) -> str:
 def epochs(n: int) -> str:
     """"1 epoch", "20 epochs"."""
     return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
+def duration(seconds: float) -> str:
+    """"45 s", "7 min": a time as the training lines, the README and the
+    lessons write it."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"

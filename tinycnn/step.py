@@ -15,7 +15,7 @@ from types import ModuleType
 import torch
 
 from tinycnn import network, probe, records
-from tinycnn.course import epochs
+from tinycnn.course import duration, epochs
 from tinycnn.data import DataError, load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
@@ -186,7 +186,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         took.append(row["seconds"])
         left = recipe.num_epochs - row["epoch"]
         steady = took[1:] or took  # the first epoch also warmed up
-        ahead = (f", about {_duration(sum(steady) / len(steady) * left)} "
+        ahead = (f", about {duration(sum(steady) / len(steady) * left)} "
                  "left" if left else "")
         say(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
             f"  acc {row['train_acc']:.2f}%  |  test loss "
@@ -201,11 +201,11 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         per_epoch = seconds / done * batches
         left = per_epoch - seconds + per_epoch * (recipe.num_epochs - epoch)
         say(f"epoch {epoch:2d}  {done}/{batches} batches in {seconds:.0f}s,"
-            f" about {_duration(left)} left")
+            f" about {duration(left)} left")
 
     def estimate(seconds: float) -> None:
         say(f"{folder.name}: {epochs(recipe.num_epochs)}, about "
-            f"{_duration(seconds)} on this machine (timed after a warm-up)")
+            f"{duration(seconds)} on this machine (timed after a warm-up)")
 
     try:
         data = load_mnist()
@@ -242,11 +242,6 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         record["pass_acc"] = pass_acc
     records.save(out, record, model)
     return record, model
-
-
-def _duration(seconds: float) -> str:
-    return (f"{seconds:.0f} s" if seconds < 90 else
-            f"{seconds / 60:.0f} min")
 
 
 def _print(line: str) -> None:

@@ -19,12 +19,13 @@ def main(argv: list[str]) -> int:
             and argv[4] == "--step"):
         from pathlib import Path
 
-        from tinycnn.course import STEPS
-        from tools.edition import build, gradescope_zip
+        from tools.edition import build, check_step, gradescope_zip
 
-        if argv[5:] and argv[5] not in STEPS:  # before the edition is made
-            print(f"--step {argv[5]}: not a step of the course "
-                  f"({', '.join(STEPS)})", file=sys.stderr)
+        try:  # before the edition is made
+            if argv[5:]:
+                check_step(argv[5])
+        except ValueError as e:
+            print(f"--step: {e}", file=sys.stderr)
             return 2
         files = build(Path(argv[1]))
         print(f"{len(files)} files in {argv[1]}: the students' repository")

@@ -73,7 +73,8 @@ TABLE = re.compile(r"(<!-- steps:[^\n]*-->\n).*?(<!-- /steps -->)", re.S)
 def readme(text: str) -> str:
     """The README with its step table made from the manifest, the
     reference records and the timed `make course` runs."""
-    from tools.evidence import REF, duration, grade_times, record
+    from tinycnn.course import duration
+    from tools.evidence import REF, grade_times, record
 
     rows, machines = [], []
     for step, spec in STEPS.items():

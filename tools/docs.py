@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from tinycnn import course, grading
+from tinycnn.course import duration
 from tinycnn.odds import deviations
 from tinycnn.step import ROOT, load_step
 from tinycnn.summary import markdown, summarize
@@ -35,7 +36,6 @@ from tools import pictures
 from tools.evidence import (
     REF,
     RESULTS,
-    duration,
     grade_times,
     record,
     reference_runs,

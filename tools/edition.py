@@ -172,6 +172,15 @@ def build(dest: Path, source: Path = ROOT) -> list[Path]:
     return sorted(p for p in dest.rglob("*") if p.is_file())
 
 
+def check_step(step: str) -> None:
+    """ValueError unless `step` is a step of the course."""
+    from tinycnn.course import STEPS
+
+    if step not in STEPS:
+        raise ValueError(f"{step!r} is not a step of the course "
+                         f"({', '.join(STEPS)})")
+
+
 def gradescope_zip(edition: Path, zip_path: Path, step: str,
                    source: Path = ROOT) -> Path:
     """The autograder zip Gradescope takes for an assignment of `step`:
@@ -179,11 +188,7 @@ def gradescope_zip(edition: Path, zip_path: Path, step: str,
     run_autograder set to grade `step`."""
     import zipfile
 
-    from tinycnn.course import STEPS
-
-    if step not in STEPS:
-        raise ValueError(f"{step!r} is not a step of the course "
-                         f"({', '.join(STEPS)})")
+    check_step(step)
     scripts = {name: (source / "instructors/gradescope" / name).read_bytes()
                for name in ("setup.sh", "run_autograder")}
     unset = b"STEP=${STEP:-}\n"

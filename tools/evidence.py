@@ -142,8 +142,3 @@ def reference_runs(step: str) -> dict[str, list[dict]]:
                 out.setdefault(platform, []).append(r)
     return {k: sorted(v, key=lambda r: r["seed"])
             for k, v in sorted(out.items())}
-
-
-def duration(secs: float) -> str:
-    """A run's wall time as the README and the lessons write it."""
-    return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
