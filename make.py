@@ -113,7 +113,8 @@ def workers() -> list[str]:
     cores, and more workers than cores slow every one of them."""
     if (os.cpu_count() or 1) < 2:
         return []
-    return ["-n", "2", "--dist", "loadfile"]
+    # in the order tests/conftest.py gives them, longest first
+    return ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
 
 
 def steps(names: list[str]) -> list[str]:

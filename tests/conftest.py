@@ -34,12 +34,16 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 # The costliest files first (most seconds first, from a run with
-# --durations): under `pytest -n 2 --dist loadfile` (make test, CI) each
-# file runs whole on one worker, and the two finish together only if the
-# longest start first.
-COSTLIEST = ("test_mutants.py", "test_pass_mark.py", "test_attacks.py",
-             "test_docs.py", "test_platforms.py", "test_faults.py",
-             "test_loop.py", "test_notebook.py", "test_graders.py")
+# --durations=0 on 2 cores, 2026-12-05): under `pytest -n 2 --dist
+# loadfile --no-loadscope-reorder` (make.py: make test, CI) each file runs
+# whole on one worker, in this order, and the two finish together only if
+# the longest start first. (Without --no-loadscope-reorder xdist orders
+# the files by their number of tests, and i3's training, one test of
+# 9 minutes, started last: one worker idled 7 of CI's 25 minutes.)
+COSTLIEST = ("test_attacks.py", "test_pass_mark.py", "test_mutants.py",
+             "test_platforms.py", "test_loop.py", "test_graders.py",
+             "test_docs.py", "test_notebook.py", "test_faults.py",
+             "test_recovery.py", "test_edition.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

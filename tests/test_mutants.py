@@ -1,15 +1,19 @@
 """Every model of the mutant library gets its expected verdict from every
 structure check of its step (the accuracy check is the slow tests')."""
 
+import json
 import re
 import time
 
 import pytest
 from mutants import MUTANTS
 
+from tinycnn import probe
 from tinycnn.course import STEPS, structure
 from tinycnn.grading import run_many
 from tinycnn.paths import ROOT
+from tinycnn.probe_many import probed
+from tinycnn.step import probe_error
 from tools.docs import mistakes_md
 from tools.mistakes import mistakes
 
@@ -67,3 +71,45 @@ def test_the_mistakes_lesson_is_what_the_grader_says(step, graded):
     page = ROOT / "docs" / "generated" / f"{step}-mistakes.md"
     assert page.read_text() == mistakes_md(step, rows), (
         f"{page} is stale: run `python -m tools docs`")
+
+
+def test_probed_with_the_library_or_alone_reads_the_same(tmp_path):
+    """The library is probed by forks of one child (probe_many.py); every
+    way a model can end (an export, an exception, an exit, a signal, a
+    hang, input(), writing where its arguments point) must read as a
+    probe of its own reads."""
+    ends = ["endless loop in forward", "os._exit(0) in Net()",
+            "kills itself with SIGKILL", "KeyboardInterrupt raised in "
+            "forward", "sys.exit(3) at import", "input() in model.py",
+            "forward decides on a tensor value",
+            "model.py forges the probe's facts, then exits"]
+    by_name = {m.name: m for m in MUTANTS}
+    picks = [next(m for m in MUTANTS if m.kind == "legit"),
+             *(by_name[n] for n in ends)]
+    folders = []
+    for k, m in enumerate(picks):
+        folder = tmp_path / str(k) / m.step
+        folder.mkdir(parents=True)
+        (folder / "model.py").write_text(m.model)
+        (folder / "train.py").write_text(m.train)
+        folders.append(folder)
+    with probed(folders, timeout=15) as together:
+        for m, folder, one in zip(picks, folders, together, strict=True):
+            alone = probe.run(folder, timeout=15)
+            try:
+                assert (seen(one), one.ended, one.has_graphs) == (
+                    seen(alone), alone.ended, alone.has_graphs), m.name
+                if one.has_graphs:
+                    assert all((one.out / f.name).read_bytes() ==
+                               f.read_bytes() for f in alone.out.glob(
+                                   "*") if f.name != "hang.txt"), m.name
+            finally:
+                alone.remove()
+    assert any(r.ended and "did not finish" in r.ended for r in together)
+
+
+def seen(result: probe.Result) -> str:
+    """What the grader reads of a probe, but where its copy of the folder
+    was (a temporary path, one per probe)."""
+    text = json.dumps([result.facts, probe_error(result)])
+    return text.replace(str(result.out.parent / "step"), "<copy>")

@@ -154,24 +154,16 @@ def run_checks(g: Grade, checks=None) -> dict[str, dict]:
 
 def run_many(jobs: list[tuple[Path, Spec, list[str]]], timeout: float = 60,
              workers: int = 2) -> list[dict[str, dict]]:
-    """run_checks for many (folder, spec, checks): the probes, child
-    processes that wait on the learner's code, `workers` at a time; the
-    checks one at a time, since they run traced graphs in this process.
-    Rows per job, in the jobs' order."""
-    from concurrent.futures import ThreadPoolExecutor
-    from threading import Lock
+    """run_checks for many (folder, spec, checks) of the course's own
+    models (the mutants, the lessons' mistakes; never submissions): probed
+    together, `workers` at a time (probe_many.py), then checked one at a
+    time in this process. Rows per job, in the jobs' order."""
+    from tinycnn.probe_many import probed
 
-    lock = Lock()
-
-    def one(job: tuple[Path, Spec, list[str]]) -> dict[str, dict]:
-        folder, spec, checks = job
-        g = Grade(folder, spec, timeout=timeout)
-        try:
-            g.result  # noqa: B018 - the probe, in parallel
-            with lock:
-                return run_checks(g, checks)
-        finally:
-            g.close()
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(one, jobs))
+    with probed([job[0] for job in jobs], timeout, workers) as results:
+        rows = []
+        for (folder, spec, checks), result in zip(jobs, results, strict=True):
+            g = Grade(folder, spec, timeout=timeout)
+            g.result = result  # probed with the rest
+            rows.append(run_checks(g, checks))
+        return rows

@@ -254,7 +254,7 @@ def run(folder: Path, timeout: float | None = None,
     Net() is built under torch.manual_seed(seed), by default the recipe's
     seed (the grader draws the weights training starts from itself).
     """
-    from tinycnn import graphfile, sandbox
+    from tinycnn import sandbox
 
     timeout = timeout or float(os.environ.get("TINYCNN_PROBE_TIMEOUT") or 120)
     remove_stale()
@@ -264,7 +264,14 @@ def run(folder: Path, timeout: float | None = None,
            "main; sys.exit(main(sys.argv[1:]))", str(child.step),
            str(child.out), str(timeout),
            *([str(seed)] if seed is not None else [])]
-    done = sandbox.run(cmd, child, timeout)
+    return read_result(child, sandbox.run(cmd, child, timeout), timeout)
+
+
+def read_result(child, done, timeout: float) -> Result:
+    """What the probe in `child` (a sandbox.Child) left, and how it ended
+    (`done`, a sandbox.Outcome), read as untrusted."""
+    from tinycnn import graphfile, sandbox
+
     try:
         facts = json.loads(graphfile.read_bytes(child.out / FACTS, 1 << 20))
         if not isinstance(facts, dict):
@@ -282,7 +289,7 @@ def run(folder: Path, timeout: float | None = None,
         how = (f"signal {-rc}" if rc is not None and rc < 0 else
                "an unknown status" if rc is None else f"exit code {rc}")
         ended = f"ended the grading process ({how})"
-    return Result(child.out, facts, ended, done.output, base,
+    return Result(child.out, facts, ended, done.output, child.base,
                   sandbox.isolation().describe())
 
 
