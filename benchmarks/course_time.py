@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 from tinycnn.course import STEPS
-from tinycnn.data import write_atomic
-from tinycnn.paths import ROOT
+from tinycnn.paths import ROOT, write_atomic
 from tinycnn.records import RECORD
 from tinycnn.step import run_dir
 

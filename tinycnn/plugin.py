@@ -21,10 +21,9 @@ import pytest
 from tinycnn import sandbox
 from tinycnn.checks import Blocked, Fail
 from tinycnn.course import CHECKS, STEPS, title
-from tinycnn.data import write_atomic
 from tinycnn.device import pick_device
 from tinycnn.grading import Grade
-from tinycnn.paths import ROOT, runs_root
+from tinycnn.paths import ROOT, runs_root, write_atomic
 
 ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
 RUNNING = pytest.StashKey[list]()   # [item] while a check runs

@@ -163,7 +163,7 @@ def choose(device: torch.device) -> tuple[str, str]:
         got = {"precision": fast, "ms_per_step": {
             p: round(1000 * s, 2) for p, s in t.items()}}
         try:
-            from tinycnn.data import write_atomic
+            from tinycnn.paths import write_atomic
 
             cached = cached if isinstance(cached, dict) else {}
             write_atomic(path, json.dumps({**cached, key: got},

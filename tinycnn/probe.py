@@ -27,8 +27,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinycnn.course import LEARNER_FILES
+
 FACTS, HANG = "facts.json", "hang.txt"
-LEARNER_FILES = ("model.py", "train.py")
 
 
 def where(tb) -> str:  # a traceback

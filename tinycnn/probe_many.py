@@ -59,12 +59,11 @@ def serve(jobs_file: str) -> int:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done == 0 and time.monotonic() < deadline:
                 continue
-            if done == 0:  # the whole group: what it started dies with it
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            # its group, timed out or not: what it started dies with it
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
+            if done == 0:
+                os.waitpid(pid, 0)
             (job / STATUS).write_text(json.dumps(
                 "timeout" if done == 0 else status), encoding="utf-8")
             del running[pid]

@@ -25,8 +25,7 @@ import torch
 from torch import nn
 
 from tinycnn import posix
-from tinycnn.data import remove_stale_temps, write_atomic
-from tinycnn.paths import cache_dir
+from tinycnn.paths import cache_dir, remove_stale_temps, write_atomic
 
 RECORD, WEIGHTS, CURVES = "record.json", "model.pt", "curves.png"
 LOCK = ".lock"

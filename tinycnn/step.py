@@ -15,7 +15,7 @@ from types import ModuleType
 import torch
 
 from tinycnn import network, probe, records
-from tinycnn.course import duration, epochs
+from tinycnn.course import LEARNER_FILES, duration, epochs
 from tinycnn.data import DataError, load_mnist
 from tinycnn.device import describe, pick_device
 from tinycnn.engine import Diverged, Recipe, fit
@@ -25,7 +25,6 @@ from tinycnn.precision import choose
 __all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root", "train",
            "train_step"]
 
-FILES = ("model.py", "train.py")
 
 
 @dataclass
@@ -48,7 +47,7 @@ def run_dir(folder: Path) -> Path:
 def code_hash(folder: Path) -> str:
     """sha256 of the files the learner edits: what a record was made from."""
     h = hashlib.sha256()
-    for name in FILES:
+    for name in LEARNER_FILES:
         h.update(name.encode() + b"\0" + (folder / name).read_bytes())
     return h.hexdigest()
 
@@ -67,14 +66,14 @@ def fingerprint_of(folder: Path, graphs: dict[str, network.Graph],
 
 def load_step(folder: str | Path) -> Step:
     folder = Path(folder).resolve()
-    missing = [n for n in FILES if not (folder / n).is_file()]
+    missing = [n for n in LEARNER_FILES if not (folder / n).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} has no {', '.join(missing)}")
     tag = hashlib.md5(str(folder).encode()).hexdigest()[:8]
     # a unique module name per file, so steps never shadow each other
-    names = [f"tinycnn_step_{tag}_{folder.name}_{f[:-3]}" for f in FILES]
+    names = [f"tinycnn_step_{tag}_{folder.name}_{f[:-3]}" for f in LEARNER_FILES]
     return Step(folder, *(probe.import_file(folder / f, n)
-                          for f, n in zip(FILES, names, strict=True)))
+                          for f, n in zip(LEARNER_FILES, names, strict=True)))
 
 
 class StepError(Exception):
