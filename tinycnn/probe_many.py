@@ -146,6 +146,5 @@ def _outcome(job: Path):
         return Outcome(None, True, output)
     if not isinstance(status, int):
         return Outcome(None, False, output)
-    code = (-os.WTERMSIG(status) if os.WIFSIGNALED(status) else
-            os.WEXITSTATUS(status) if os.WIFEXITED(status) else None)
-    return Outcome(code, False, output)
+    # an exit code, or -signal: what sandbox.run reports
+    return Outcome(os.waitstatus_to_exitcode(status), False, output)
