@@ -54,6 +54,8 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
     except Diverged as e:  # a result too: the grader fails such a run
         return {**row, "final_test_acc": None, "diverged": str(e)}
     accs = [e["test_acc"] for e in rec["epochs"]]
+    if rec.get("path") == "cuda graph":  # other random streams: its own odds
+        row["platform"] += ", cuda graph"
     # a result traces to the exact network and recipe that made it
     return {**row,
             "graph_hash": rec["graph_hash"], "recipe": rec["recipe"],
@@ -61,7 +63,8 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
             "final_test_acc": accs[-1], "best_test_acc": max(accs),
             "last3_min": min(accs[-3:]), "wall_s": rec["wall_s"],
             "s_per_epoch": round(rec["wall_s"] / len(accs), 2),
-            "device": rec["device"], "precision": rec.get("precision")}
+            "device": rec["device"], "precision": rec.get("precision"),
+            "path": rec.get("path", "eager")}
 
 
 def platform_label(device: str) -> str:

@@ -22,13 +22,20 @@ bf16 in interleaved rounds, so the ratio is what a run would see.
 --compile also times those references eager and under torch.compile
 (inductor), end to end for their recipe's epochs, compile included.
 
+--graph (CUDA) also trains those references as a grade does (engine.fit)
+for --graph-epochs epochs, eager and replayed as a CUDA graph
+(tinycnn/graphed.py), and gives each path's capture, first epoch, later
+epochs and the whole recipe's run they add up to.
+
     python benchmarks/train_speed.py [--batches 100] [--device cpu]
                                      [--steps i2 i3] [--compile]
+                                     [--graph [--graph-epochs 3]]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import time
@@ -39,7 +46,7 @@ from torch import nn
 
 from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
 from tinycnn.device import describe, pick_device
-from tinycnn.engine import Recipe, evaluate, make_optimizer, prepare, train_batch
+from tinycnn.engine import Recipe, evaluate, fit, make_optimizer, prepare, train_batch
 from tinycnn.paths import ROOT
 from tinycnn.precision import choose, cpu_name
 from tinycnn.step import load_step
@@ -187,6 +194,38 @@ def time_compiled(step: str, data: tuple, batches: int,
     return out
 
 
+def time_graphed(step: str, data: tuple, epochs: int) -> dict:
+    """solutions/<step> trained by engine.fit for `epochs` epochs of its
+    recipe, eager and as a replayed CUDA graph: the setup before the
+    first batch (the capture), the first epoch, the later ones (each with
+    its test pass), and the recipe's whole run they add up to."""
+    ref = load_step(ROOT / "solutions" / step)
+    recipe = ref.train.recipe()
+    device = data[0].device
+    out = {"epochs": recipe.num_epochs, "epochs_timed": epochs}
+    for graph in (False, True):
+        torch.manual_seed(0)
+        model = ref.model.Net()
+        paths: list[str] = []
+        t0 = time.perf_counter()
+        rows = fit(model, dataclasses.replace(recipe, num_epochs=epochs),
+                   data, device, progress=False, graph=graph,
+                   on_path=paths.append)
+        _sync(device)
+        total = time.perf_counter() - t0
+        later = [r["seconds"] for r in rows[1:]] or [rows[0]["seconds"]]
+        steady = sum(later) / len(later)
+        setup = total - sum(r["seconds"] for r in rows)
+        out["graph" if graph else "eager"] = {
+            "path": paths[0], "setup_s": round(setup, 2),
+            "first_epoch_s": round(rows[0]["seconds"], 2),
+            "s_per_epoch": round(steady, 2),
+            "run_s": round(setup + rows[0]["seconds"]
+                           + (recipe.num_epochs - 1) * steady, 1),
+            "test_acc": rows[-1]["test_acc"]}
+    return out
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -203,6 +242,9 @@ def main() -> None:
     p.add_argument("--compile", action="store_true", help="also time the "
                    "--steps eager vs torch.compile, end to end, in the "
                    "precision the engine picks")
+    p.add_argument("--graph", action="store_true", help="also train the "
+                   "--steps as a grade does, eager and as a CUDA graph")
+    p.add_argument("--graph-epochs", type=int, default=3)
     p.add_argument("--json", help="also write the result here")
     args = p.parse_args()
     device = pick_device(args.device)
@@ -235,14 +277,23 @@ def main() -> None:
         times = ", ".join(f"{p} {r[f'{p}_s_per_epoch']:.1f}" for p in kinds)
         print(f"{step} reference, s/epoch: {times} (test pass "
               f"{r['test_pass_s']:.1f} s)")
-    if args.compile:
-        result["compile"] = {s: time_compiled(s, data, args.batches, picked)
-                             for s in args.steps}
-        for step, r in result["compile"].items():
+    if args.graph and device.type != "cuda":
+        raise SystemExit("--graph needs CUDA: a graph is CUDA's")
+    compared = {  # name: (asked, timer, its two kinds, its one-off cost)
+        "compile": (args.compile, lambda s: time_compiled(
+            s, data, args.batches, picked), ("eager", "compiled"),
+            "first_batches_and_compile_s"),
+        "graph": (args.graph, lambda s: time_graphed(
+            s, data, args.graph_epochs), ("eager", "graph"), "setup_s")}
+    for name, (asked, timer, pair, once) in compared.items():
+        if not asked:
+            continue
+        result[name] = {s: timer(s) for s in args.steps}
+        for step, r in result[name].items():
             print(f"{step}, {r['epochs']} epochs in {picked}: " + ", ".join(
-                f"{k} {r[k]['run_s']:.0f} s ({r[k]['s_per_epoch']:.1f} s an "
-                f"epoch, {r[k]['first_batches_and_compile_s']:.1f} s once)"
-                for k in ("eager", "compiled")))
+                f"{r[k].get('path', k)} {r[k]['run_s']:.0f} s "
+                f"({r[k]['s_per_epoch']:.2f} s an epoch, {r[k][once]:.1f} s "
+                "once)" for k in pair))
     print(json.dumps(result))
     if args.json:
         with open(args.json, "w") as f:

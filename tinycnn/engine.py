@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -144,6 +145,30 @@ def make_schedule(opt: torch.optim.Optimizer, r: Recipe,
                      "use 'onecycle', 'step' or 'constant'")
 
 
+def schedule_rows(r: Recipe, batches: int) -> list[tuple[float, float]]:
+    """(lr, momentum) before each optimizer step of the whole run, and
+    after the last, as PyTorch's own optimizer and scheduler set them
+    (OneCycleLR cycles the momentum too; Adam's is beta1)."""
+    dummy = nn.ParameterList([nn.Parameter(torch.zeros(1))])  # draws nothing
+    opt = make_optimizer(dummy, r)
+    sched, per_batch = make_schedule(opt, r, batches)
+    group, rows = opt.param_groups[0], []
+
+    def now() -> tuple[float, float]:
+        return group["lr"], (group["betas"][0] if "betas" in group
+                             else group["momentum"])
+
+    for _ in range(r.num_epochs):
+        for _ in range(batches):
+            rows.append(now())
+            opt.step()  # no gradients: changes nothing, keeps torch's order
+            if per_batch:
+                sched.step()
+        if not per_batch:
+            sched.step()
+    return [*rows, now()]
+
+
 def prepare(X: torch.Tensor, recipe: Recipe | None = None) -> torch.Tensor:
     """uint8 (B, 1, 28, 28) -> [augmented,] normalised float, laid out as
     training wants it on its device (device.memory_format)."""
@@ -197,6 +222,65 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     return loss / len(X), 100.0 * correct / len(X)
 
 
+class EagerStep:
+    """A training step as PyTorch's optimizer and scheduler run it, one
+    call a batch: the path on a CPU or MPS, and on CUDA where a graph
+    cannot be captured (graphed.py)."""
+
+    path = "eager"
+
+    def __init__(self, model: nn.Module, r: Recipe, batches: int,
+                 X_train: torch.Tensor, y_train: torch.Tensor,
+                 precision: str) -> None:
+        self.model, self.recipe, self.precision = model, r, precision
+        self.X_train, self.y_train = X_train, y_train
+        self.opt = make_optimizer(model, r)
+        self.sched, self.per_batch = make_schedule(self.opt, r, batches)
+        # summed on the device: no sync a batch
+        self.loss_sum = torch.zeros((), device=X_train.device)
+        self.correct = torch.zeros((), device=X_train.device,
+                                   dtype=torch.long)
+
+    def __call__(self, idx: torch.Tensor) -> None:
+        """Train on the images `idx`; add to loss_sum and correct."""
+        X = prepare(self.X_train[idx], self.recipe)     # (B, 1, 28, 28)
+        y = self.y_train[idx]
+        loss, logits = train_batch(self.model, self.opt, X, y, self.precision,
+                                   self.recipe.label_smoothing)
+        if self.per_batch:
+            self.sched.step()
+        self.loss_sum += loss.detach() * len(y)
+        self.correct += (logits.argmax(1) == y).sum()
+
+    def end_epoch(self) -> None:
+        if not self.per_batch:
+            self.sched.step()
+
+    @property
+    def lr(self) -> float:
+        """The lr the next step will use."""
+        return self.opt.param_groups[0]["lr"]
+
+
+def trainer(model: nn.Module, r: Recipe, batches: int, X_train: torch.Tensor,
+            y_train: torch.Tensor, precision: str, graph: bool):
+    """The step fit calls each batch: a replayed CUDA graph when `graph`,
+    else (or where capture fails: `path` says why) the eager step."""
+    parts = model, r, batches, X_train, y_train, precision
+    if not graph:
+        return EagerStep(*parts)
+    from tinycnn import graphed
+
+    try:
+        return graphed.graphed(graphed.Step(*parts),
+                               min(r.batch_size, len(X_train)))
+    except Exception as e:  # whatever stops a capture: train eagerly
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        step = EagerStep(*parts)
+        step.path = f"eager (no cuda graph: {why[:200]})"
+        return step
+
+
 @dataclass
 class Pace:
     """An epoch's expected duration, from batches in their steady state.
@@ -236,7 +320,8 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
         on_estimate: Callable[[float], None] | None = None,
         precision: str | None = None,
         on_beat: Callable[[int, int, int, float], None] | None = None,
-        beat_s: float = 30.0) -> list[dict]:
+        beat_s: float = 30.0, graph: bool | None = None,
+        on_path: Callable[[str], None] | None = None) -> list[dict]:
     """Train `model` by `recipe`; return one metrics dict per epoch.
 
     `precision` is "fp32" or "bf16" (autocast); None picks the faster one
@@ -247,6 +332,10 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     `on_beat(epoch, batches done, batches, seconds into the epoch)` is
     called at most every `beat_s` seconds inside an epoch (at the loop's
     own syncs, so it costs nothing): a heartbeat where no bar is shown.
+
+    `graph`: replay each step as one CUDA graph (graphed.py); None: on
+    CUDA unless TINYCNN_GRAPH=0. `on_path(path)` is told which step ran:
+    "eager", "cuda graph", or "eager (no cuda graph: why)".
     """
     from tqdm.auto import tqdm  # only the loop needs it
 
@@ -256,31 +345,28 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     model.to(device, memory_format=memory_format(device))
     N, B = len(X_train), recipe.batch_size
     batches = math.ceil(N / B)  # per epoch
-    opt = make_optimizer(model, recipe)
-    sched, per_batch = make_schedule(opt, recipe, batches)
+    if graph is None:
+        graph = device.type == "cuda" and os.environ.get("TINYCNN_GRAPH") != "0"
+    step = trainer(model, recipe, batches, X_train, y_train, precision, graph)
+    torch.manual_seed(recipe.seed)  # a capture's warm-up drew numbers
+    if on_path:
+        on_path(step.path)
+    loss_sum, correct = step.loss_sum, step.correct
     history = []
     pace = Pace(batches)
     for epoch in range(1, recipe.num_epochs + 1):
         model.train()
         t0 = beat = time.perf_counter()
         perm = torch.randperm(N, device=device)
-        loss_sum = torch.zeros((), device=device)  # summed on device: no sync
+        loss_sum.zero_()  # the step sums on the device: no sync a batch
+        correct.zero_()
         trace, traced = [], (0.0, 0)  # mean loss of each 50 batches
-        correct = torch.zeros((), device=device, dtype=torch.long)
         bar = tqdm(range(batches), desc=f"epoch {epoch}/{recipe.num_epochs}",
                    disable=not progress, leave=False, mininterval=0.5)
         for i in bar:
-            idx = perm[i * B:(i + 1) * B]
-            X = prepare(X_train[idx], recipe)     # (B, 1, 28, 28)
-            y = y_train[idx]
-            loss, logits = train_batch(model, opt, X, y, precision,
-                                       recipe.label_smoothing)
-            if per_batch:
-                sched.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
+            step(perm[i * B:(i + 1) * B])
             if on_estimate and epoch == 1 and i in pace.marks:
-                loss.item()  # wait for the device: time what really ran
+                loss_sum.item()  # wait for the device: time what ran
                 if (total := pace.mark(i, time.perf_counter())) is not None:
                     on_estimate(total * recipe.num_epochs)
             if i % 50 == 49 or i == batches - 1:  # one sync every 50 steps
@@ -299,8 +385,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
                 if on_beat and now - beat >= beat_s and i < batches - 1:
                     beat = now
                     on_beat(epoch, i + 1, batches, now - t0)
-        if not per_batch:
-            sched.step()
+        step.end_epoch()
         seen = N
         test_loss, test_acc = evaluate(model, X_test, y_test)
         row = {
@@ -309,7 +394,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
             "train_acc": 100.0 * correct.item() / seen,
             "test_loss": test_loss,
             "test_acc": test_acc,
-            "lr": opt.param_groups[0]["lr"],
+            "lr": step.lr,
             "seconds": time.perf_counter() - t0,
             # the training loss of each 50 batches (the last may be fewer)
             "train_loss_trace": [round(v, 5) for v in trace],

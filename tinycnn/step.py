@@ -210,11 +210,20 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         data = load_mnist()
     except DataError as e:  # the message says what to do; no traceback
         raise StepError(f"MNIST is not available: {e}") from None
+    paths: list[str] = []
+
+    def path(which: str) -> None:
+        """Which training step ran: said where there was a choice (CUDA)."""
+        paths.append(which)
+        if which != "eager":
+            say(f"{folder.name}: training step: {which}")
+
     t0 = time.perf_counter()
     try:
         history = fit(model, recipe, data, device, on_epoch=log,
                       progress=progress, on_estimate=estimate,
-                      precision=precision, on_beat=None if progress else beat)
+                      precision=precision, on_beat=None if progress else beat,
+                      on_path=path)
     except NotImplementedError as e:
         if device.type != "mps":
             raise
@@ -231,6 +240,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         "init_seed": recipe.seed,
         "device": describe(device),
         "precision": precision,
+        "path": paths[0],
         "torch": torch.__version__,
         "wall_s": round(time.perf_counter() - t0, 1),
         "finished": time.strftime("%Y-%m-%d %H:%M"),
