@@ -5,10 +5,23 @@
 # benchmarks/results): graph-gpu.log, train_speed-cuda.json, grade-i3.log,
 # graph-seeds-cuda.json[l]/md. MNIST comes along as .carry/data (gzip
 # copies), torch is the machine's:
-#   mkdir -p .carry/data/MNIST/raw && gzip -kc data/MNIST/raw/X > .carry/data/MNIST/raw/X.gz
-#   (for the four files), then run this with carry [".carry"].
+#   bash benchmarks/graph-gpu.sh prepare     (here: writes .carry/data)
+#   then, on the device, this script with carry [".carry"].
 # Each part has its own time limit, so a slow part leaves the others time.
 set -u
+if [ "${1:-}" = prepare ]; then
+  raw=$(python3 -c "from tinycnn.data import ensure_mnist; print(ensure_mnist())") || exit 1
+  mkdir -p .carry/data/MNIST/raw
+  for f in "$raw"/*-ubyte "$raw"/*-ubyte.gz; do
+    [ -f "$f" ] || continue
+    case "$f" in
+      *.gz) cp "$f" .carry/data/MNIST/raw/ ;;
+      *) gzip -c "$f" > ".carry/data/MNIST/raw/$(basename "$f").gz" ;;
+    esac
+  done
+  ls -l .carry/data/MNIST/raw
+  exit 0
+fi
 export TINYCNN_DATA=$PWD/.carry/data PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-benchmarks/results}
 mkdir -p "$OUT"

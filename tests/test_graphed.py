@@ -222,18 +222,60 @@ def test_the_path_by_device_and_switch(monkeypatch):
     assert asked == [False, True]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_a_real_graph_on_cuda_trains_as_the_eager_loop():
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="needs CUDA")
+
+
+class Syncs(nn.Module):
+    """A network a graph cannot hold: its forward reads a value back."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = net()
+
+    def forward(self, x):
+        return self.net(x) * (1.0 if x.sum().item() > 0 else 2.0)
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("name", ["sgd onecycle", "adam onecycle, decay"])
+def test_a_real_graph_on_cuda_trains_as_the_eager_loop(name, precision):
     """Where CUDA is: the captured path of a small run lands where the
-    eager one does (different random streams: close, not equal)."""
-    cuda = torch.device("cuda")
-    recipe = dataclasses.replace(RECIPES["sgd onecycle"], num_epochs=3)
-    X, y, Xt, yt = data(2048)
+    eager one does (other random streams: close, not equal)."""
+    recipe = dataclasses.replace(RECIPES[name], num_epochs=3)
     runs = {}
     for graph in (False, True):
         paths = []
-        runs[graph] = fit(net(), recipe, (X, y, Xt, yt), cuda, progress=False,
-                          graph=graph, on_path=paths.append)
+        runs[graph] = fit(net(), recipe, data(2048), torch.device("cuda"),
+                          progress=False, graph=graph, precision=precision,
+                          on_path=paths.append)
         assert paths == ["cuda graph" if graph else "eager"]
     assert abs(runs[True][-1]["train_loss"] - runs[False][-1]["train_loss"]) \
         < 0.1
+
+
+@needs_cuda
+def test_every_reference_is_captured_and_a_syncing_net_falls_back():
+    """Each reference as the grader trains it (its exported graphs) runs
+    as a graph on CUDA; a network that reads a value back trains eagerly
+    and says why."""
+    from tinycnn import network, probe
+    from tinycnn.course import STEPS
+    from tinycnn.paths import ROOT
+    from tinycnn.step import read_recipe
+
+    cuda = torch.device("cuda")
+    for step_name in STEPS:
+        result = probe.run(ROOT / "solutions" / step_name)
+        recipe = dataclasses.replace(read_recipe(result), num_epochs=1)
+        model = network.GradedNet(network.load(result.out, recipe.seed))
+        paths = []
+        rows = fit(model, recipe, data(2048), cuda, progress=False,
+                   on_path=paths.append)
+        assert paths == ["cuda graph"], step_name
+        assert rows[-1]["train_loss"] < 2.3, step_name
+    paths = []
+    fit(Syncs(), RECIPES["sgd onecycle"], data(), cuda, progress=False,
+        on_path=paths.append)
+    assert paths[0].startswith("eager (no cuda graph: "), paths

@@ -3,7 +3,9 @@
 Everything lives on the training device from the start: the 60 000 images
 are one uint8 tensor, each batch is indexed, scaled, augmented and
 normalised there in a handful of tensor ops. No DataLoader, no PIL, no
-per-image Python.
+per-image Python. Each batch is one call of a step: `EagerStep`
+(torch.optim and its scheduler), or on CUDA the same step recorded once
+as a CUDA graph and replayed (graphed.py), which a GPU needs to be busy.
 """
 
 from __future__ import annotations

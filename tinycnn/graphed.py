@@ -119,8 +119,10 @@ def adam(step: Step, params, grads, state, lr, beta1) -> None:
     step.adam_t += 1
     if r.weight_decay:
         grads = torch._foreach_add(grads, params, alpha=r.weight_decay)
-    torch._foreach_mul_(exp_avg, beta1)  # torch's lerp_, which has no
-    torch._foreach_add_(exp_avg, torch._foreach_mul(grads, 1 - beta1))  # tensor weight
+    # torch's exp_avg.lerp_(grad, 1 - beta1): _foreach_lerp_ takes no
+    # tensor weight (it would read beta1 with .item())
+    torch._foreach_mul_(exp_avg, beta1)
+    torch._foreach_add_(exp_avg, torch._foreach_mul(grads, 1 - beta1))
     torch._foreach_mul_(exp_avg_sq, BETA2)
     torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - BETA2)
     correction1 = 1 - beta1 ** step.adam_t
