@@ -23,6 +23,8 @@ if [ "${1:-}" = prepare ]; then
   exit 0
 fi
 export TINYCNN_DATA=$PWD/.carry/data PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+# the graph path is off by default until these runs are in
+export TINYCNN_GRAPH=1
 OUT=${OUT:-benchmarks/results}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/graph-gpu.log") 2>&1

@@ -211,13 +211,26 @@ def test_a_capture_that_fails_trains_eagerly_from_the_same_start(monkeypatch):
 
 
 def test_the_path_by_device_and_switch(monkeypatch):
-    """CUDA tries a graph unless TINYCNN_GRAPH=0; other devices never."""
+    """A graph only on CUDA: TINYCNN_GRAPH=1 or 0 decides, else the
+    default; an explicit `graph` wins; anything else is an error."""
+    cuda = torch.device("cuda")  # a name only: no GPU needed
+    monkeypatch.delenv("TINYCNN_GRAPH", raising=False)
+    assert engine.wants_graph(cuda) is engine.GRAPH_BY_DEFAULT
+    monkeypatch.setattr(engine, "GRAPH_BY_DEFAULT", True)
+    assert engine.wants_graph(cuda) and not engine.wants_graph(CPU)
+    monkeypatch.setenv("TINYCNN_GRAPH", "0")
+    assert not engine.wants_graph(cuda)
+    monkeypatch.setattr(engine, "GRAPH_BY_DEFAULT", False)
+    monkeypatch.setenv("TINYCNN_GRAPH", "1")
+    assert engine.wants_graph(cuda) and not engine.wants_graph(CPU)
+    monkeypatch.setenv("TINYCNN_GRAPH", "yes")
+    with pytest.raises(ValueError, match="TINYCNN_GRAPH='yes'"):
+        engine.wants_graph(cuda)
+    monkeypatch.setenv("TINYCNN_GRAPH", "1")
     asked = []
     monkeypatch.setattr(engine, "trainer", lambda *a: asked.append(a[-1])
                         or EagerStep(*a[:-1]))
     fits(RECIPES["sgd onecycle"])
-    assert asked == [False]
-    monkeypatch.setenv("TINYCNN_GRAPH", "0")
     fits(RECIPES["sgd onecycle"], graph=True)
     assert asked == [False, True]
 
@@ -272,10 +285,10 @@ def test_every_reference_is_captured_and_a_syncing_net_falls_back():
         model = network.GradedNet(network.load(result.out, recipe.seed))
         paths = []
         rows = fit(model, recipe, data(2048), cuda, progress=False,
-                   on_path=paths.append)
+                   graph=True, on_path=paths.append)
         assert paths == ["cuda graph"], step_name
         assert rows[-1]["train_loss"] < 2.3, step_name
     paths = []
     fit(Syncs(), RECIPES["sgd onecycle"], data(), cuda, progress=False,
-        on_path=paths.append)
+        graph=True, on_path=paths.append)
     assert paths[0].startswith("eager (no cuda graph: "), paths

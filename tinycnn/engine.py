@@ -264,6 +264,23 @@ class EagerStep:
         return self.opt.param_groups[0]["lr"]
 
 
+# Off until the graph path's GPU runs are in (ten seeds per reference
+# against its bar, benchmarks/graph-gpu.sh): every figure the course gives
+# for a GPU was made by the eager step.
+GRAPH_BY_DEFAULT = False
+
+
+def wants_graph(device: torch.device) -> bool:
+    """Whether fit replays a CUDA graph: only on CUDA; TINYCNN_GRAPH=1 or
+    0 says yes or no, else GRAPH_BY_DEFAULT."""
+    switch = os.environ.get("TINYCNN_GRAPH", "").strip()
+    if switch not in ("", "0", "1"):
+        raise ValueError(f"TINYCNN_GRAPH={switch!r}: use 1 (a CUDA graph) "
+                         "or 0 (eager)")
+    return device.type == "cuda" and (switch == "1" if switch
+                                      else GRAPH_BY_DEFAULT)
+
+
 def trainer(model: nn.Module, r: Recipe, batches: int, X_train: torch.Tensor,
             y_train: torch.Tensor, precision: str, graph: bool):
     """The step fit calls each batch: a replayed CUDA graph when `graph`,
@@ -335,8 +352,8 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     called at most every `beat_s` seconds inside an epoch (at the loop's
     own syncs, so it costs nothing): a heartbeat where no bar is shown.
 
-    `graph`: replay each step as one CUDA graph (graphed.py); None: on
-    CUDA unless TINYCNN_GRAPH=0. `on_path(path)` is told which step ran:
+    `graph`: replay each step as one CUDA graph (graphed.py); None:
+    `wants_graph(device)`. `on_path(path)` is told which step ran:
     "eager", "cuda graph", or "eager (no cuda graph: why)".
     """
     from tqdm.auto import tqdm  # only the loop needs it
@@ -348,7 +365,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     N, B = len(X_train), recipe.batch_size
     batches = math.ceil(N / B)  # per epoch
     if graph is None:
-        graph = device.type == "cuda" and os.environ.get("TINYCNN_GRAPH") != "0"
+        graph = wants_graph(device)
     step = trainer(model, recipe, batches, X_train, y_train, precision, graph)
     torch.manual_seed(recipe.seed)  # a capture's warm-up drew numbers
     if on_path:

@@ -20,11 +20,13 @@ no round trip to Python, which decides how this step is written:
 - dropout and augmentation draw from CUDA's generator, which graphs
   support (a replay advances its offset), so a seed still fixes a run.
 
-Capture runs warm-up steps for real, so the weights, buffers and
-optimizer state are saved before it and put back after, and the seed is
-drawn again: training starts from the same point whatever happened. If
-capture fails (an op that syncs with the host or changes shape with the
-data), `engine.fit` trains with the eager loop instead and says why.
+`engine.fit` takes this path on CUDA where `engine.wants_graph` says so
+(TINYCNN_GRAPH=1, until GPU runs make it the default). Capture runs
+warm-up steps for real, so the weights, buffers and optimizer state are
+saved before it and put back after, and the seed is drawn again:
+training starts from the same point whatever happened. If capture fails
+(an op that syncs with the host or changes shape with the data),
+`engine.fit` trains with the eager step instead and says why.
 """
 
 from __future__ import annotations
