@@ -196,14 +196,22 @@ def augment(X: torch.Tensor, r: Recipe) -> torch.Tensor:
     return F.grid_sample(X, grid, align_corners=False)
 
 
+def loss_of(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+            precision: str, label_smoothing: float) -> tuple:
+    """(training loss, logits) of a prepared batch: the forward in
+    `precision`, the loss in fp32."""
+    with autocast(precision, X.device):
+        logits = model(X)                   # (B, 10)
+    return F.cross_entropy(logits.float(), y,
+                           label_smoothing=label_smoothing), logits
+
+
 def train_batch(model: nn.Module, opt: torch.optim.Optimizer,
                 X: torch.Tensor, y: torch.Tensor, precision: str = "fp32",
                 label_smoothing: float = 0.0):
     """One optimizer step on a prepared batch; returns (loss, logits).
     `precision` "bf16" runs the forward in bf16 autocast (see precision)."""
-    with autocast(precision, X.device):
-        logits = model(X)                   # (B, 10)
-    loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+    loss, logits = loss_of(model, X, y, precision, label_smoothing)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -224,35 +232,52 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     return loss / len(X), 100.0 * correct / len(X)
 
 
-class EagerStep:
-    """A training step as PyTorch's optimizer and scheduler run it, one
-    call a batch: the path on a CPU or MPS, and on CUDA where a graph
-    cannot be captured (graphed.py)."""
+class Batches:
+    """What every training step shares: the data on its device, how a
+    batch is cut from it, and the epoch's sums (on the device: no sync a
+    batch). A step's `self(idx)` trains on the images `idx`."""
 
     path = "eager"
 
-    def __init__(self, model: nn.Module, r: Recipe, batches: int,
-                 X_train: torch.Tensor, y_train: torch.Tensor,
-                 precision: str) -> None:
+    def __init__(self, model: nn.Module, r: Recipe, X_train: torch.Tensor,
+                 y_train: torch.Tensor, precision: str) -> None:
         self.model, self.recipe, self.precision = model, r, precision
         self.X_train, self.y_train = X_train, y_train
-        self.opt = make_optimizer(model, r)
-        self.sched, self.per_batch = make_schedule(self.opt, r, batches)
-        # summed on the device: no sync a batch
         self.loss_sum = torch.zeros((), device=X_train.device)
         self.correct = torch.zeros((), device=X_train.device,
                                    dtype=torch.long)
 
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(prepared images, labels) of `idx`; index_select, which a
+        graph can hold, gives what X_train[idx] does."""
+        return (prepare(self.X_train.index_select(0, idx), self.recipe),
+                self.y_train.index_select(0, idx))
+
+    def tally(self, loss: torch.Tensor, logits: torch.Tensor,
+              y: torch.Tensor) -> None:
+        self.loss_sum += loss.detach() * len(y)
+        self.correct += (logits.argmax(1) == y).sum()
+
+
+class EagerStep(Batches):
+    """A training step as PyTorch's optimizer and scheduler run it, one
+    call a batch: the path on a CPU or MPS, and on CUDA where a graph
+    cannot be captured (graphed.py)."""
+
+    def __init__(self, model: nn.Module, r: Recipe, batches: int,
+                 X_train: torch.Tensor, y_train: torch.Tensor,
+                 precision: str) -> None:
+        super().__init__(model, r, X_train, y_train, precision)
+        self.opt = make_optimizer(model, r)
+        self.sched, self.per_batch = make_schedule(self.opt, r, batches)
+
     def __call__(self, idx: torch.Tensor) -> None:
-        """Train on the images `idx`; add to loss_sum and correct."""
-        X = prepare(self.X_train[idx], self.recipe)     # (B, 1, 28, 28)
-        y = self.y_train[idx]
+        X, y = self.batch(idx)
         loss, logits = train_batch(self.model, self.opt, X, y, self.precision,
                                    self.recipe.label_smoothing)
         if self.per_batch:
             self.sched.step()
-        self.loss_sum += loss.detach() * len(y)
-        self.correct += (logits.argmax(1) == y).sum()
+        self.tally(loss, logits, y)
 
     def end_epoch(self) -> None:
         if not self.per_batch:
@@ -359,7 +384,6 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     from tqdm.auto import tqdm  # only the loop needs it
 
     precision = precision or choose(device)[0]
-    torch.manual_seed(recipe.seed)
     X_train, y_train, X_test, y_test = (t.to(device) for t in data)
     model.to(device, memory_format=memory_format(device))
     N, B = len(X_train), recipe.batch_size
@@ -367,7 +391,7 @@ def fit(model: nn.Module, recipe: Recipe, data, device: torch.device,
     if graph is None:
         graph = wants_graph(device)
     step = trainer(model, recipe, batches, X_train, y_train, precision, graph)
-    torch.manual_seed(recipe.seed)  # a capture's warm-up drew numbers
+    torch.manual_seed(recipe.seed)  # after the step: a capture draws numbers
     if on_path:
         on_path(step.path)
     loss_sum, correct = step.loss_sum, step.correct

@@ -34,37 +34,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from tinycnn.engine import Recipe, prepare, schedule_rows
-from tinycnn.precision import autocast
+from tinycnn.engine import Batches, Recipe, loss_of, schedule_rows
 
 WARM_UP = 3   # eager steps on a side stream before capture, as torch's docs do
 EPS = 1e-8    # torch.optim.Adam's defaults, which make_optimizer keeps
 BETA2 = 0.999
 
 
-class Step:
-    """One training step over fixed tensors: what a graph records.
-
-    `self(idx)` trains on the images `idx` (a device tensor) and adds the
-    batch's summed loss and correct count to `loss_sum` and `correct`.
-    """
+class Step(Batches):
+    """One training step over fixed tensors: what a graph records."""
 
     def __init__(self, model: nn.Module, recipe: Recipe, batches: int,
                  X_train: torch.Tensor, y_train: torch.Tensor,
                  precision: str) -> None:
+        super().__init__(model, recipe, X_train, y_train, precision)
         device = X_train.device
-        self.model, self.recipe, self.precision = model, recipe, precision
-        self.X_train, self.y_train = X_train, y_train
         self.params = [p for p in model.parameters() if p.requires_grad]
         rows = schedule_rows(recipe, batches)  # lr, momentum (adam: beta1)
         self.lrs = [lr for lr, _ in rows]  # as torch's scheduler reports them
         self.table = torch.tensor(rows, device=device)
         self.k = torch.zeros(1, dtype=torch.long, device=device)  # steps done
-        self.loss_sum = torch.zeros((), device=device)
-        self.correct = torch.zeros((), dtype=torch.long, device=device)
         zeros = [torch.zeros_like(p) for p in self.params]
         # sgd: momentum buffers (zero: a first step's buffer is its
         # gradient, as in torch); adam: exp_avg and exp_avg_sq
@@ -80,12 +71,9 @@ class Step:
 
     def __call__(self, idx: torch.Tensor) -> None:
         r = self.recipe
-        X = prepare(self.X_train.index_select(0, idx), r)
-        y = self.y_train.index_select(0, idx)
-        with autocast(self.precision, X.device):
-            logits = self.model(X)
-        loss = F.cross_entropy(logits.float(), y,
-                               label_smoothing=r.label_smoothing)
+        X, y = self.batch(idx)
+        loss, logits = loss_of(self.model, X, y, self.precision,
+                               r.label_smoothing)
         grads = torch.autograd.grad(loss, self.params, allow_unused=True)
         used = [i for i, g in enumerate(grads) if g is not None]
         # index_select, not table[k]: a 0-dim index is read with .item()
@@ -95,8 +83,7 @@ class Step:
                [grads[i] for i in used],
                [[group[i] for i in used] for group in self.state], lr, mom)
         self.k += 1
-        self.loss_sum += loss.detach() * len(y)
-        self.correct += (logits.argmax(1) == y).sum()
+        self.tally(loss, logits, y)
 
 
 @torch.no_grad()
