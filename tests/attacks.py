@@ -237,6 +237,128 @@ for pid in os.listdir("/proc"):
 def recipe():
     return Recipe(num_epochs=1, lr=1e-8)
 ''', step="i0", slow=True, lose=("accuracy",)),
+    Attack("weights trained elsewhere, as 8-bit codes in op arguments",
+           "weights", "{in_arguments}", train='''from tinycnn import Recipe
+
+
+def recipe():
+    return Recipe(num_epochs=1, lr=1e-12)
+''', step="i0", slow=True, lose=("params", "accuracy"),
+           says=("numbers into its ops",)),
+    # ----------------------------------------- what the checks see (41)
+    Attack("a 0/1 factor from the batch size switches dropout and GAP",
+           "batch size", HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(1, 64, 3, padding=1)
+        self.bn = nn.BatchNorm2d(64)
+        self.head = nn.Linear(64, 10)
+        self.fc = nn.Linear(64 * 28 * 28, 10)
+
+    def forward(self, x):
+        x = self.bn(self.c(x)).relu()
+        f = float(x.shape[0] <= 100)
+        x = f * F.dropout(x, 0.1, self.training) + (1 - f) * x
+        return f * self.head(x.mean((2, 3))) + (1 - f) * self.fc(x.flatten(1))
+''' + SHAPES_BIG.replace('"fc": (10,)', '"g": (64,), "head": (10,), "fc": (10,)'),
+           lose=("builds",), says=("batch size as a value",)),
+    Attack("a fake global average: a mean over an axis made by expand",
+           "fake average", HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(1, 64, 3, padding=1)
+        self.bn = nn.BatchNorm2d(64)
+        self.fc = nn.Linear(64 * 28 * 28, 10)
+
+    def forward(self, x):
+        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
+        z = x.flatten(1).unsqueeze(-1).expand(-1, -1, 2).mean(-1)
+        return self.fc(z)
+''' + SHAPES_BIG, lose=("params", "gap"),
+           says=("not a map's positions",)),
+    Attack("layer_shapes() holds a 5,000-digit int and a raising repr",
+           "layer table", BIG.join([HEAD, '''
+
+class R:
+    def __repr__(self):
+        raise ValueError("no")
+
+
+def layer_shapes():
+    return {"c": (64, 28, 28), "fc": (10,), "x": (10 ** 5000,), "r": R()}
+''']), lose=("params", "gap", "shapes"), says=("5000 digits",),
+           not_says=("ended the grading process",)),
+    Attack("forward fails on the grader's own starting weights",
+           "starting weights", HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(1, 64, 3, padding=1)
+        self.bn = nn.BatchNorm2d(64)
+        self.fc = nn.Linear(64 * 28 * 28, 10)
+        self.sel = nn.Parameter(torch.linspace(0, 0.06, 64))
+
+    def forward(self, x):
+        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
+        x = x.index_select(1, (self.sel.abs() * 1000).long())
+        return self.fc(x.flatten(1))
+''' + SHAPES_BIG, lose=("builds",),
+           says=("weights the grader starts from",)),
+    Attack("the reference at batch_size 60000: 70 GB of activations",
+           "memory", "{reference}", train='''from tinycnn import Recipe
+
+
+def recipe():
+    return Recipe(num_epochs=20, batch_size=60000, schedule="constant")
+''', slow=True, lose=("accuracy",), says=("memory budget",)),
+    Attack("an eval-mode (B, B, 3136) tensor: 12 GB at the evaluation "
+           "batch", "memory", HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(1, 16, 3, padding=1)
+        self.bn = nn.BatchNorm2d(16)
+        self.head = nn.Conv2d(16, 10, 1)
+
+    def forward(self, x):
+        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
+        z = F.max_pool2d(x, 2).flatten(1)
+        a = (z @ z.t()).unsqueeze(-1).expand(-1, -1, 3136).sum(-1)
+        x = self.head(x.mean((2, 3), keepdim=True)).flatten(1)
+        return x + 0 * a.sum(1, keepdim=True)
+
+
+def layer_shapes():
+    return {"c": (16, 28, 28), "p": (16, 14, 14), "a": (1000,),
+            "g": (16, 1, 1), "head": (10, 1, 1)}
+''', slow=True, lose=("accuracy",), says=("evaluating a batch of 1000",
+                                              "memory budget")),
+    Attack("a network far too slow for its step's time budget", "time",
+           HEAD + '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 320, 3, padding=1)
+        self.c2 = nn.Conv2d(320, 320, 3, padding=1)
+        self.c3 = nn.Conv2d(320, 10, 3, padding=1)
+
+    def forward(self, x):
+        x = self.c2(self.c1(x).relu()).relu()
+        return self.c3(x).mean((2, 3))
+
+
+def layer_shapes():
+    return {"c1": (320, 28, 28), "c2": (320, 28, 28), "c3": (10, 28, 28),
+            "g": (10,)}
+''', train='''from tinycnn import Recipe
+
+
+def recipe():
+    return Recipe(num_epochs=1, batch_size=8)
+''', step="i0", slow=True, lose=("params", "accuracy"),
+           says=("time budget",)),
     # ------------------------------------------------ memory and processes
     Attack("a 40 GB allocation", "memory",
            HEAD + "_ = bytearray(40 << 30)\n" + BIG, lose=("builds",),

@@ -650,6 +650,205 @@ MUTANTS = [
       hints={"epochs": "names the line that failed"}),
 ]
 
+# Round 2 (issue 41): designs the new rules must pass, and the routes they
+# close. The deep chain: 38 blocks of conv, BN, ReLU and Dropout2d in a
+# ModuleList, four ops each (over 150 ops in a row; a copy of the graph
+# used to recurse that deep).
+DEEP = HEAD + '''
+W, N = 6, 38
+
+
+def block(c_in, c_out):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(), nn.Dropout2d(0.01))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([block(1 if i == 0 else W, W)
+                                     for i in range(N)])
+        self.head = nn.Conv2d(W, 10, 1)
+
+    def forward(self, x):
+        for i, b in enumerate(self.blocks):
+            x = b(x)
+            if i in (12, 25):
+                x = F.max_pool2d(x, 2)
+        return self.head(x.mean((2, 3), keepdim=True)).flatten(1)
+
+
+def layer_shapes():
+    out, hw = {}, 28
+    for i in range(N):
+        out[f"blocks.{i}"] = (W, hw, hw)
+        if i in (12, 25):
+            hw //= 2
+            out[f"pool{i}"] = (W, hw, hw)
+    return {**out, "gap": (W, 1, 1), "head": (10, 1, 1)}
+'''
+# i3's reference with conv2's weights standardised in forward (a few
+# numbers written into forward: an eps, the dims)
+STANDARDISED = edit(I3, (
+    "        X = self.conv2(X)          # (B, 16, 28, 28)\n",
+    "        w = self.conv2[0].weight\n"
+    "        w = (w - w.mean((1, 2, 3), keepdim=True)) / (w.std((1, 2, 3), "
+    "keepdim=True) + 1e-5)\n"
+    "        X = nn.functional.conv2d(X, w, padding=1)\n"
+    "        X = self.conv2[3](self.conv2[2](self.conv2[1](X)))\n"),
+    ('"conv2": (16, 28, 28)', '"conv2.0": (16, 28, 28)'))
+# the weights of conv2 from numbers: a 16-level code book and 2,304 codes
+CODES = edit(I3, ("class Net(nn.Module):",
+                  "CODES = [(7 * i) % 16 for i in range(2304)]\n\n\n"
+                  "class Net(nn.Module):"),
+             ("        X = self.conv2(X)          # (B, 16, 28, 28)\n",
+              "        g = torch.linspace(-0.3, 0.3, 16).unbind(0)\n"
+              "        w = torch.stack([g[c] for c in CODES]).view(16, 16, 3, "
+              "3)\n        X = nn.functional.conv2d(X, w, padding=1)\n"
+              "        X = self.conv2[3](self.conv2[2](self.conv2[1](X)))\n"),
+             ('"conv2": (16, 28, 28)', '"conv2.0": (16, 28, 28)'))
+# a 0/1 factor from the batch size: dropout and the GAP head for batches
+# of 100 or fewer, neither at the training or the evaluation batch
+FACTOR = edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                   "self.head = nn.Conv2d(16, 10, 1)\n"
+                   "        self.fc = nn.Linear(16 * 49, 10)"),
+              (FWD + RET,
+               "        f = torch.tensor(1.0) * (X.shape[0] <= 100)\n"
+               "        gap = self.head(self.gap(X)).flatten(1)\n"
+               "        return f * gap + (1 - f) * self.fc(X.flatten(1))\n"),
+              ('"head": (10, 1, 1),', '"head": (10, 1, 1), "fc": (10,),'))
+# batch dependence in eval mode through a size only (no value of the batch
+# size enters a computation): a tensor as long as the batch beyond 100
+LARGE_ONLY = edit(I3, (FWD, "        k = X.new_ones(max(X.shape[0] - 100, 0))"
+                            ".sum()\n"
+                            "        X = X + (k > 0) * X.mean(0, keepdim=True)"
+                            "\n" + FWD))
+# dropout off where training runs (the recipe's batch of 64, not the
+# checks' 8), by a size alone
+NO_DROP_LARGE = edit(I3, NO_DROP, (
+    FWD, "        k = X.new_ones(max(X.shape[0] - 32, 0)).sum()\n"
+         "        X = torch.where(k > 0, X, nn.functional.dropout(X, 0.1, "
+         "self.training))\n" + FWD))
+LS_END = '        "head": (10, 1, 1),\n    }'
+MUTANTS += [
+    M("a deep chain: 38 blocks in a ModuleList (over 150 ops)", "legit",
+      DEEP),
+    M("GAP as permute, reshape and a mean over the positions", "legit",
+      edit(I3, (FWD + RET,
+                "        X = X.permute(0, 2, 3, 1).reshape(X.size(0), -1, 16)"
+                ".mean(1)\n"
+                "        return self.head(X[:, :, None, None]).flatten(1)\n"),
+           ('"gap": (16, 1, 1)', '"gap": (16,)'))),
+    M("GAP in two means: over W, then over H", "legit",
+      edit(I3, (FWD, "        X = X.mean(3).mean(2)[:, :, None, None]\n"),
+           ('"gap": (16, 1, 1)', '"gap": (16,)'))),
+    M("a squeeze-excite scale before the GAP", "legit",
+      edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                "self.head = nn.Conv2d(16, 10, 1)\n"
+                "        self.se = nn.Linear(16, 16)"),
+           (FWD, "        s = torch.sigmoid(self.se(X.mean((2, 3))))\n"
+                 "        X = X * s[:, :, None, None]\n" + FWD),
+           ('"gap": (16, 1, 1),',
+            '"se avg": (16,), "se": (16,), "gap": (16, 1, 1),'))),
+    M("depthwise conv by a reshape of the batch into channels", "legit",
+      edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                "self.head = nn.Conv2d(16, 10, 1)\n"
+                "        self.dw = nn.Conv2d(1, 1, 3, padding=1)"),
+           (FWD, "        B, C, H, W = X.shape\n"
+                 "        X = self.dw(X.reshape(B * C, 1, H, W)).reshape("
+                 "B, C, H, W)\n" + FWD),
+           ('"gap": (16, 1, 1),', '"dw": (1, 7, 7), "gap": (16, 1, 1),'))),
+    M("conv2's weights standardised in forward", "legit", STANDARDISED),
+    M("fake GAP: a mean over an axis made by expand", "wrong",
+      edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                "self.head = nn.Linear(784, 10)"),
+           (FWD + RET, "        Z = X.flatten(1)\n"
+                       "        Z = Z.unsqueeze(-1).expand(-1, -1, 2)"
+                       ".mean(-1)\n        return self.head(Z)\n"),
+           ('"gap": (16, 1, 1),\n        "head": (10, 1, 1)',
+            '"head": (10,)')),
+      {"gap": "failed", "params": "failed"},
+      {"gap": "not a map's positions"}),
+    M("fake GAP: a Linear's output reshaped to a map, then averaged",
+      "wrong",
+      edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                "self.head = nn.Conv2d(16, 10, 1)\n"
+                "        self.mix = nn.Linear(784, 784)"),
+           (FWD, "        X = self.mix(X.flatten(1)).view(-1, 16, 7, 7)\n"
+                 + FWD),
+           ('"gap": (16, 1, 1),', '"mix": (784,), "gap": (16, 1, 1),')),
+      {"gap": "failed", "params": "failed"}),
+    M("fake GAP: channels reshaped into the averaged axis", "wrong",
+      edit(I3, (FWD + RET,
+                "        X = X.reshape(X.size(0), 49, 16).mean(1)\n"
+                "        return self.head(X[:, :, None, None]).flatten(1)\n"),
+           ('"gap": (16, 1, 1)', '"gap": (16,)')),
+      {"gap": "failed"}),
+    M("conv1's weights built in forward from a code book", "wrong", CODES,
+      {"params": "failed"}, {"params": "numbers into its ops"}),
+    M("conv4's weights built from numbers alone, over the budget", "wrong",
+      edit(I3, ("        X = self.conv4(X)          # (B, 28, 14, 14)\n",
+                "        w = torch.arange(7056.0).sin().view(28, 28, 3, 3) * "
+                "0.05\n        X = nn.functional.conv2d(X, w, padding=1)\n"
+                "        X = self.conv4[3](self.conv4[2](self.conv4[1](X)))\n"),
+           ('"conv4": (28, 14, 14)', '"conv4.0": (28, 14, 14)')),
+      {"params": "failed"}, {"params": "computed_0"}),
+    M("the batch size as a 0/1 factor: GAP only for small batches",
+      "wrong", FACTOR, {"builds": "failed", **BLOCKED},
+      {"builds": "batch size as a value"}),
+    M("eval-mode batch dependence only for batches over 100", "wrong",
+      LARGE_ONLY, {"batchnorm": "failed"},
+      {"batchnorm": "depends on the other images.*1000"}),
+    M("dropout off at the recipe's batch size", "wrong", NO_DROP_LARGE,
+      {"dropout": "failed"}, {"dropout": "recipe's batch size"}),
+    M("forward reads BatchNorm's step counter", "wrong",
+      edit(I3, (FWD, "        X = X * (self.conv5[1].num_batches_tracked "
+                     "< 100)\n" + FWD)),
+      {"builds": "failed", **BLOCKED},
+      {"builds": "changes a tensor in place and reads it"}),
+    M("forward returns detached logits", "wrong",
+      edit(I3, (RET, "        return self.head(X).flatten(1).detach()\n")),
+      {"output": "failed", "batchnorm": "failed", "dropout": "failed"},
+      {"output": "carries no gradient"}),
+    M("forward returns class indices", "wrong",
+      edit(I3, (RET, "        return self.head(X).flatten(1).argmax(1, "
+                     "keepdim=True).expand(-1, 10)\n")),
+      {"output": "failed", "batchnorm": "failed", "dropout": "failed"},
+      {"output": "int64"}),
+    M("forward keeps the first 64 rows", "wrong",
+      edit(I3, (RET, "        return self.head(X).flatten(1)[:64]\n")),
+      {"output": "failed"}, {"output": "batch of 1000"}),
+    crash("forward works only on Net()'s own weights",
+          edit(I3, ("self.head = nn.Conv2d(16, 10, 1)",
+                    "self.head = nn.Conv2d(16, 10, 1)\n"
+                    "        self.sel = nn.Parameter(torch.linspace(0, 0.015, "
+                    "16))"),
+               (FWD, FWD + "        X = X.index_select(1, (self.sel.abs() * "
+                           "1000).long())\n")),
+          "weights the grader starts from"),
+    M("layer_shapes() with a 5,000-digit int", "fault",
+      edit(I3, (LS_END, '        "head": (10, 1, 1),\n        "x": (10 ** 5000,),'
+                        '\n    }')),
+      {"shapes": "failed"}, {"shapes": "5000 digits"}),
+    M("layer_shapes() with a value whose repr raises", "fault",
+      edit(I3, ("def layer_shapes()", "class R:\n    def __repr__(self):\n"
+                "        raise ValueError\n\n\ndef layer_shapes()"),
+           (LS_END, '        "head": (R(),),\n    }')),
+      {"shapes": "failed"}, {"shapes": "repr raised"}),
+    M("layer_shapes() returns a dict that contains itself", "fault",
+      edit(I3, ("    return {\n        \"conv1\"",
+                "    d = {}\n    d[\"d\"] = d\n    return d\n"
+                "    return {\n        \"conv1\"")),
+      {"shapes": "failed"}, {"shapes": "cannot read"}),
+    M("recipe: seed 2**64", "wrong", I3, {"epochs": "failed"},
+      {"epochs": "seed.*2\\*\\*63"},
+      train=with_epochs("20, seed=2 ** 64")),
+    M("recipe: batch_size 15000 leaves OneCycle one warm-up step", "wrong",
+      I3, {"epochs": "failed"}, {"epochs": "OneCycle"},
+      train=with_epochs("1, batch_size=15000").replace(
+          "        batch_size=64,\n", "")),
+]
+
 # The lessons' "common mistakes" (tools/mistakes.py), made to each step's
 # own reference, each with the check it must fail (None: a legitimate
 # variant that must pass); a mistake that fails "builds" blocks the

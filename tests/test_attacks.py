@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from attacks import ATTACKS, Attack
+from attacks import ATTACKS, HEAD, Attack
 
 from tinycnn.paths import ROOT
 from tinycnn.sandbox import FIRST_UID, SLOTS
@@ -104,7 +104,8 @@ class Autograder:
     def submit(self, a: Attack) -> None:
         shutil.rmtree(self.submission, ignore_errors=True)
         self.submission.mkdir()
-        model = pretrained() if a.model == "{pretrained}" else a.model
+        model = {"{pretrained}": pretrained, "{in_arguments}": in_arguments,
+                 "{reference}": reference}.get(a.model, lambda: a.model)()
         (self.submission / "model.py").write_text(self.fill(model))
         (self.submission / "train.py").write_text(a.train)
 
@@ -150,6 +151,61 @@ def pretrained() -> str:
     def forward''', 1) + f"\n\nWEIGHTS = {blob!r}\n"
 
 
+def in_arguments() -> str:
+    """The weights of i0's committed reference run, each parameter as 8-bit
+    codes into a 256-value code book that forward builds from numbers
+    (torch.linspace, unbind, stack), so that no trained value is a
+    tensor the network keeps; the one parameter is a zero bias (the issue
+    41 attack: it got 6/6 and 99.36 % with '10 parameters')."""
+    import torch
+
+    state = torch.load(ROOT / "benchmarks/results/reference-cpu/i0.pt")
+    state = {k.removeprefix("net."): v for k, v in state.items()}
+    flat = torch.cat([v.reshape(-1) for v in state.values()])
+    lo, hi = float(flat.min()), float(flat.max())
+    codes = ((flat - lo) / (hi - lo) * 255).round().int().tolist()
+    shapes = {k: list(v.shape) for k, v in state.items()}
+    return HEAD + f'''
+CODES = {codes!r}
+SHAPES = {shapes!r}
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = nn.Parameter(torch.zeros(10))
+
+    def forward(self, x):
+        g = torch.linspace({lo!r}, {hi!r}, 256).unbind(0)
+        flat = torch.cat([torch.stack([g[c] for c in CODES[i:i + 4000]])
+                          for i in range(0, len(CODES), 4000)])
+        w, at = {{}}, 0
+        for name, shape in SHAPES.items():
+            n = 1
+            for s in shape:
+                n *= s
+            w[name] = flat[at:at + n].view(shape)
+            at += n
+        x = F.conv2d(x, w["conv1.weight"], w["conv1.bias"], padding=1).relu()
+        x = F.conv2d(x, w["conv2.weight"], w["conv2.bias"], padding=1).relu()
+        x = F.max_pool2d(x, 2)
+        x = F.conv2d(x, w["conv3.weight"], w["conv3.bias"], padding=1).relu()
+        x = F.conv2d(x, w["conv4.weight"], w["conv4.bias"], padding=1).relu()
+        x = F.max_pool2d(x, 2)
+        return F.linear(x.flatten(1), w["fc.weight"], w["fc.bias"]) + self.b
+
+
+def layer_shapes():
+    return {{"conv1": (8, 28, 28), "conv2": (12, 28, 28), "pool1": (12, 14, 14),
+            "conv3": (16, 14, 14), "conv4": (24, 14, 14), "pool2": (24, 7, 7),
+            "fc": (10,)}}
+'''
+
+
+def reference() -> str:
+    return (ROOT / "solutions/i3/model.py").read_text()
+
+
 def failed(data: dict) -> set[str]:
     return {t["name"] for t in data["tests"] if t["status"] == "failed"}
 
@@ -165,6 +221,7 @@ def verify(ag: Autograder, a: Attack, data: dict, log: str,
     """What must hold after every attack."""
     text = json.dumps(data)
     assert data["score"] < len(data["tests"]), (a.name, text)
+    assert "Traceback" not in text and "frozen runpy" not in text, text
     lost = check_names(a.step, a.lose)
     assert lost <= failed(data), (a.name, text)
     for s in a.says:
@@ -218,7 +275,9 @@ def test_the_library_covers_every_route():
     routes = {a.route for a in ATTACKS}
     assert routes >= {"archive", "grader path", "course tree", "key",
                       "test set", "solutions", "daemons", "results rewrite",
-                      "signals", "weights", "memory", "processes"}
+                      "signals", "weights", "memory", "processes",
+                      "batch size", "fake average", "layer table",
+                      "starting weights", "time"}
     assert len(ATTACKS) >= 15
 
 

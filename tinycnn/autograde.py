@@ -53,6 +53,40 @@ def submission(src: Path, dest: Path, step: str) -> list[str]:
     return missing
 
 
+def stopped(rc: int) -> str:
+    """'exit status 2', or 'killed by SIGKILL: most likely ...'."""
+    import signal
+
+    if rc < 0:
+        name = signal.Signals(-rc).name if -rc in signal.valid_signals() \
+            else f"signal {-rc}"
+        why = (": most likely out of memory (the machine's or its "
+               "container's limit)" if -rc == signal.SIGKILL else "")
+        return f"killed by {name}{why}"
+    return f"exit status {rc}"
+
+
+def _bounded(env: dict):
+    """The grader's own memory limit (RLIMIT_DATA), as a preexec_fn: its
+    checks stay within the budget (sizes.py), and an allocation past it
+    fails inside a check, which reports it, instead of waking a
+    container's out-of-memory killer. POSIX only."""
+    if os.name != "posix":
+        return None
+    import resource
+
+    from tinycnn.budget import memory_bytes
+
+    limit = memory_bytes(env) + (2 << 30)  # Python, torch and MNIST
+
+    def limit_data() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+    return limit_data
+
+
 def failed_results(why: str) -> dict:
     return {"score": 0.0, "output": why, "tests": [{
         "name": "grading", "status": "failed", "score": 0.0,
@@ -68,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="structure checks only (no training)")
     p.add_argument("--strict", action="store_true",
                    help="exit status 1 unless every check passed (CI)")
+    p.add_argument("--time-budget", type=float, metavar="MIN",
+                   help="minutes training may take (default: the step's; "
+                        "TINYCNN_TIME_BUDGET_MIN)")
+    p.add_argument("--memory-gb", type=float, metavar="GB",
+                   help="memory a network's checks and training may use "
+                        "(default: 3/4 of the machine's, at most 8; "
+                        "TINYCNN_MEMORY_GB)")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="tinycnn-autograde-"))  # 0700
     try:
@@ -84,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             args.submission.resolve())]
         env = {**os.environ, "TINYCNN_RUNS": str(work / "runs"),
                "TINYCNN_HIDE": os.pathsep.join(hide)}
-        rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+        if args.time_budget:
+            env["TINYCNN_TIME_BUDGET_MIN"] = str(args.time_budget)
+        if args.memory_gb:
+            env["TINYCNN_MEMORY_GB"] = str(args.memory_gb)
+        rc = subprocess.run(cmd, cwd=ROOT, env=env,
+                            preexec_fn=_bounded(env)).returncode
         if sandbox.sweep():
             print("killed processes the submission left behind")
         try:
@@ -92,8 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             if not isinstance(body, dict) or "tests" not in body:
                 raise ValueError
         except (OSError, ValueError):
-            body = failed_results(f"The grader stopped (exit status {rc}) "
+            body = failed_results(f"The grader stopped ({stopped(rc)}) "
                                   "before it wrote a score; see its log.")
+        else:
+            if rc not in (0, 1):  # pytest's own: all passed, some failed
+                body["output"] = (f"{body.get('output', '')}\nThe grader "
+                                  f"stopped ({stopped(rc)}); the checks it "
+                                  "had not finished are marked so.").strip()
         write_atomic(args.results, json.dumps(body, indent=1).encode())
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -12,21 +12,22 @@ reports "blocked" when one failed.
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import dataclasses
+import functools
 import operator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from torch import fx
 
+from tinycnn import budget, carried, records, shape_table, sizes
 from tinycnn import network as nw
-from tinycnn import records, shape_table
 from tinycnn.course import CHECKS, epochs
-from tinycnn.engine import Diverged
 from tinycnn.graphfile import attr
 from tinycnn.hints import cause_hint, hint
-from tinycnn.step import StepError, run_dir, train
+from tinycnn.positions import reduced_dims
+from tinycnn.step import run_dir
 
 if TYPE_CHECKING:
     from tinycnn.grading import Grade
@@ -44,10 +45,49 @@ class Blocked(Exception):
         self.by = by
 
 
+# engine.evaluate's batch: the accuracy is measured at this batch size, so
+# the eval-mode rules are checked at it too
+EVAL_BATCH = 1000
+
+
+@functools.cache
+def _sample() -> torch.Tensor | None:
+    """Real training images, normalised as evaluation feeds them, or None
+    where MNIST is not on this machine yet."""
+    from tinycnn.data import peek
+    from tinycnn.engine import prepare
+
+    raw = peek(2 * EVAL_BATCH)
+    return None if raw is None else prepare(raw).cpu()
+
+
 def random_batch(batch: int, seed: int = 0) -> torch.Tensor:
+    """`batch` images as training feeds them (channels_last, normalised):
+    real MNIST training images in an order drawn under `seed` (what the
+    network sees when it trains and is evaluated: a network cannot tell
+    the checks' images from those), or random ones where MNIST is not
+    here."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, 1, 28, 28, generator=g).contiguous(
-        memory_format=torch.channels_last)
+    real = _sample()
+    if real is None:
+        return torch.randn(batch, 1, 28, 28, generator=g).contiguous(
+            memory_format=torch.channels_last)
+    pick = torch.randint(len(real), (batch,), generator=g) \
+        if batch > len(real) else torch.randperm(len(real), generator=g)[
+            :batch]
+    return real[pick].contiguous(memory_format=torch.channels_last)
+
+
+def big_batches(g: Grade) -> dict[str, int]:
+    """{mode: batch}: the batches where the network really runs, where
+    its ops fit the memory budget (sizes.py): train mode at the recipe's
+    batch size, eval mode at the evaluation batch. A batch that does not
+    fit is left out here; the accuracy check fails on it."""
+    out = {}
+    with contextlib.suppress(Fail):  # the epochs check says why
+        out["train"] = g.recipe.batch_size
+    out["eval"] = EVAL_BATCH
+    return {mode: b for mode, b in out.items() if g.fits(mode, b)}
 
 
 def check_builds(g: Grade) -> str:
@@ -59,6 +99,14 @@ def check_builds(g: Grade) -> str:
 
 def check_params(g: Grade) -> str:
     graphs = g.graphs
+    written = max(graphs.values(), key=lambda gr: len(gr.numbers))
+    if len(written.numbers) > carried.MAX_NUMBERS:
+        raise Fail(f"forward writes {len(written.numbers):,} numbers into "
+                   f"its ops in {written.mode} mode (at most "
+                   f"{carried.MAX_NUMBERS} may be: an eps, a slope, a "
+                   f"scale): {carried.describe(written.numbers)}. Weights "
+                   "are tensors the network keeps, which the grader counts "
+                   "and draws itself", NUMBERS_HINT)
     counted = nw.weights(graphs)
     n = sum(counted.values())
     params = {k for gr in graphs.values()
@@ -75,6 +123,12 @@ def check_params(g: Grade) -> str:
                    f"{g.spec.max_params:,}. Largest: {biggest}",
                    hint("params", 1))
     return f"{n:,} parameters{extra}"
+
+
+NUMBERS_HINT = ("Keep each weight as a tensor of the network: an nn layer "
+                "or nn.Parameter made in __init__ (a fixed table: "
+                "register_buffer, which counts like a weight). Numbers in "
+                "forward are for hyperparameters only.")
 
 
 def _batch_stats(n: fx.Node) -> bool:
@@ -106,21 +160,60 @@ def check_batchnorm(g: Grade) -> str:
         raise Fail(f"in eval mode the BatchNorm in {batch_stats} uses the "
                    "batch's own statistics, not its running statistics",
                    hint("batchnorm", 2))
-    X = random_batch(8, seed=3)
-    together = g.logits("eval", X)
-    alone = torch.cat([g.logits("eval", X[i:i + 1]) for i in range(8)])
-    random_eval = not torch.equal(together, g.logits("eval", X, seed=9))
+    big = big_batches(g)
+    X = random_batch(big.get("eval", 64), seed=3)
+    random_eval = not torch.equal(g.logits("eval", X[:8]),
+                                  g.logits("eval", X[:8], seed=9))
     # (a random eval mode is the dropout check's to report)
-    if not random_eval and together.shape == alone.shape and not torch.allclose(
-            together, alone, atol=1e-4, rtol=1e-3):
-        raise Fail("in eval mode one image's prediction depends on the "
-                   "other images in its batch", hint("batchnorm", 2))
+    if not random_eval:
+        _alone(g, X)
     used = ev.used([n.name for n in bns], random_batch(4))
     ignored = [nw.where(n) for n in bns if not used[n.name]]
-    if ignored:
+    if ignored and not _some_left(g, ignored, bns):
         raise Fail(f"BatchNorm in {ignored} runs, but the logits do not "
                    "depend on its output", hint("batchnorm", 1))
+    if "train" in big:  # where it trains: the recipe's batch size
+        tr = g.graphs["train"]
+        trained = tr.ops(nw.BATCH_NORM)
+        used = tr.used([n.name for n in trained], random_batch(big["train"]))
+        ignored = [nw.where(n) for n in trained if not used[n.name]]
+        if (ignored and not _some_left(g, ignored, trained)) or not trained:
+            raise Fail(f"in train mode at your recipe's batch size "
+                       f"({big['train']}) the logits do not depend on the "
+                       f"BatchNorm in {ignored or 'forward'}: the network "
+                       "that trains is not the one checked",
+                       hint("batchnorm", 1))
     return f"{len(bns)} BatchNorm layer(s), running statistics in eval"
+
+
+def _some_left(g: Grade, ignored: list, ops: list) -> bool:
+    """Once trained (_judge_trained), some of these ops may go unused, as
+    long as not all do."""
+    return g.after_training and len(ignored) < len(ops)
+
+
+def _alone(g: Grade, X: torch.Tensor) -> None:
+    """Fail unless each image's eval-mode logits are the same in the whole
+    batch `X` (the evaluation batch, where it fits) as in small batches
+    of its own: singles first, then batches of 64."""
+    together = g.logits("eval", X)
+    cuts = [*range(min(8, len(X)) + 1), *range(72, len(X), 64), len(X)]
+    parts = [g.logits("eval", X[a:b]) for a, b in zip(cuts, cuts[1:],
+                                                        strict=False)
+             if b > a]
+    if together.dim() == 0 or any(p.shape[:1] != (len(X[a:b]),) or
+                                  p.shape[1:] != together.shape[1:]
+                                  for p, a, b in zip(parts, cuts, cuts[1:],
+                                                     strict=False)):
+        return  # the output check says what is wrong with the shapes
+    apart = torch.cat(parts)
+    if together.shape != apart.shape:
+        return
+    if not torch.allclose(together, apart, atol=1e-4, rtol=1e-3):
+        raise Fail(f"in eval mode one image's prediction depends on the "
+                   f"other images in its batch (a batch of {len(X)}, as "
+                   "evaluation runs, against the same images in small "
+                   "batches)", hint("batchnorm", 2))
 
 
 def _dropout_p(n) -> float:
@@ -143,15 +236,22 @@ def check_dropout(g: Grade) -> str:
                        hint("dropout", 1))
         raise Fail("no dropout with p > 0 runs in train mode",
                    hint("dropout", 1))
-    used = tr.used([n.name for n in drops], random_batch(8))
-    ignored = [nw.label(n) for n in drops if not used[n.name]]
-    if ignored:
-        raise Fail(f"dropout runs ({ignored}), but the logits do not depend "
-                   "on its output", hint("dropout", 1))
+    big = big_batches(g)
+    # on a small batch, and where it trains: at the recipe's batch size
+    for batch in dict.fromkeys((8, big.get("train", 8))):
+        at = "" if batch == 8 else (f" at your recipe's batch size "
+                                    f"({batch})")
+        used = tr.used([n.name for n in drops], random_batch(batch))
+        ignored = [nw.label(n) for n in drops if not used[n.name]]
+        if ignored and not _some_left(g, ignored, drops):
+            raise Fail(f"dropout runs ({ignored}), but{at} the logits do "
+                       "not depend on its output", hint("dropout", 1))
+        X = random_batch(batch)
+        if torch.equal(g.logits("train", X, seed=1),
+                       g.logits("train", X, seed=2)):
+            raise Fail(f"train() mode is deterministic{at}: no dropout is "
+                       "active", hint("dropout", 1))
     X = random_batch(8)
-    if torch.equal(g.logits("train", X, seed=1), g.logits("train", X, seed=2)):
-        raise Fail("train() mode is deterministic: no dropout is active",
-                   hint("dropout", 1))
     random_eval = [nw.label(n) for n in ev.ops(nw.RANDOM | nw.DROPOUT)
                    if n.target not in nw.DROPOUT or _dropout_p(n) > 0]
     if random_eval or not torch.equal(g.logits("eval", X, seed=1),
@@ -228,6 +328,15 @@ def check_gap(g: Grade) -> str:
             raise Fail(f"the map is reduced by a maximum ({nw.label(maxes[0])}"
                        "), not an average: global max pooling",
                        hint("gap", 2))
+        fake = [n for n in ev.nodes if n.target in nw.AVERAGE and
+                reduced_dims(n) and _averages_other_axes(n)]
+        if fake:
+            raise Fail(f"{nw.label(fake[0])} averages an axis that is not "
+                       "a map's positions (one made by expand or repeat, or "
+                       "by a reshape that mixes channels or a Linear's "
+                       "outputs into it): a global average reduces the H x "
+                       "W of a map the convs computed, every position and "
+                       "nothing else", hint("gap", 2))
         last = [n for n in ev.nodes if nw.spatial(n) > 1]
         if last:
             m = last[-1]
@@ -257,10 +366,11 @@ def check_gap(g: Grade) -> str:
     # and each average must really be over every position
     base = g.logits("eval", X)
     for n in avgs:
-        def keep_mean(t: torch.Tensor) -> torch.Tensor:
+        dims = tuple(reduced_dims(n))
+
+        def keep_mean(t: torch.Tensor, dims=dims) -> torch.Tensor:
             noise = torch.randn(t.shape, generator=torch.Generator()
                                 .manual_seed(5)).to(t)
-            dims = tuple(range(2, t.dim()))
             return t + (noise - noise.mean(dims, keepdim=True)) * t.std()
 
         src = n.args[0].name
@@ -274,18 +384,55 @@ def check_gap(g: Grade) -> str:
     return f"{nw.label(avgs[-1])} over a {'x'.join(map(str, s))} map"
 
 
+def _averages_other_axes(n: fx.Node) -> bool:
+    """An average whose reduced axes hold something besides positions."""
+    axes = n.args[0].meta.get("axes") if isinstance(n.args[0], fx.Node) \
+        else None
+    if not isinstance(axes, list):
+        return False
+    return any(kind not in ("P", "1") for i in reduced_dims(n) or ()
+               if i < len(axes) for kind, _ in axes[i])
+
+
 def check_output(g: Grade) -> str:
-    for batch in (1, 3, 64):
+    big = big_batches(g)
+    tried = [(1, "eval"), (3, "eval"), (64, "eval")]
+    if "eval" in big:
+        tried.append((big["eval"], "eval"))
+    if "train" in big:
+        tried.append((big["train"], "train"))
+    for batch, mode in tried:
+        at = f"a batch of {batch}" + (" in train mode (your recipe's batch "
+                                      "size)" if mode == "train" else "")
         try:
-            out = g.logits("eval", random_batch(batch))
+            if mode == "train":
+                with torch.enable_grad():
+                    out = g.graphs["train"].run(random_batch(batch))[0]
+            else:
+                out = g.logits("eval", random_batch(batch))
         except Exception as e:  # the graph refuses the batch
-            raise Fail(f"a batch of {batch} fails: {str(e)[:200]}",
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise Fail(f"{at} fails: {type(e).__name__}: {first}",
                        hint("output", 1)) from None
+        if not torch.is_tensor(out):
+            raise Fail(f"{at} gave a {type(out).__name__}, not a tensor",
+                       hint("output", 1))
         if tuple(out.shape) != (batch, 10):
-            raise Fail(f"a batch of {batch} gave output shape "
-                       f"{tuple(out.shape)}, expected ({batch}, 10)",
+            raise Fail(f"{at} gave output shape {tuple(out.shape)}, "
+                       f"expected ({batch}, 10)",
                        _output_hint(tuple(out.shape), batch))
-    return "(B, 10) for B = 1, 3, 64"
+        if not out.is_floating_point():
+            raise Fail(f"{at} gave {str(out.dtype).removeprefix('torch.')} "
+                       "values: the output must be floating-point scores "
+                       "(logits), not class indices", hint("output", 2))
+        if mode == "train" and not out.requires_grad:
+            raise Fail("in train mode the output carries no gradient, so "
+                       "training cannot learn from it: forward detaches it "
+                       "(.detach(), .data, torch.no_grad()) or makes it with "
+                       "an op that has none (argmax, round, a comparison)",
+                       hint("output", 2))
+    sizes_seen = ", ".join(str(b) for b in dict.fromkeys(b for b, _ in tried))
+    return f"(B, 10) for B = {sizes_seen}"
 
 
 def _output_hint(shape: tuple[int, ...], batch: int) -> str:
@@ -302,6 +449,9 @@ TABLE_FORM = ("layer_shapes() returns a dict {name: shape}, each shape a "
 
 
 def _declared(raw) -> list[tuple[str, tuple[int, ...]]]:
+    if isinstance(raw, dict) and "unreadable" in raw:
+        raise Fail(f"layer_shapes() returned something the grader cannot "
+                   f"read: {raw['unreadable']}", TABLE_FORM)
     if not isinstance(raw, dict) or "dict" not in raw or not raw["dict"]:
         got = raw.get("repr") if isinstance(raw, dict) else raw
         if isinstance(raw, dict) and "seq" in raw:
@@ -345,71 +495,101 @@ def check_epochs(g: Grade) -> str:
     return epochs(r.num_epochs)
 
 
-def _reusable(g: Grade, out: Path) -> tuple[dict, dict] | None:
-    """This user's signed run of the same code, graph and recipe, if any.
-    The graph hash names the layers but not their widths, which code
-    outside model.py and train.py (a config file) could change: so the
-    weight count must match too; and it must have started from the
-    grader's own weights."""
-    found = None if g.retrain else records.load(out, signed=True)
-    if found is None or any(found[0].get(k) != v
-                            for k, v in g.fingerprint.items()):
-        return None
-    r = found[0]
-    g.say(f"{g.spec.step}: reusing the run of {r.get('finished', '?')} "
-          f"with the same code: {r.get('final_test_acc', 0):.2f}%; "
-          "--retrain to train again")
-    return found
-
-
 def check_accuracy(g: Grade) -> str:
     """Train the exported network (or reuse this user's signed run of the
-    same code, graph and recipe), then evaluate it here."""
+    same code, graph and recipe) and evaluate it, in a process with the
+    grade's memory and time budgets (bounded.py); then judge the trained
+    network by the same rules as the drawn one."""
+    from tinycnn import bounded
+
+    recipe, spec = g.recipe, g.spec
+    _fits_for_training(g, recipe.batch_size)
+    minutes = budget.minutes(spec.minutes)
     out = run_dir(g.folder)
     with records.locked(out, lambda: g.say(
-            f"{g.spec.step}: another grader is training this step; waiting "
+            f"{spec.step}: another grader is training this step; waiting "
             "to reuse its run")):
-        found = _reusable(g, out)
-        if found is not None:
-            record, state = found
-            net = nw.GradedNet(copy.deepcopy(g.graphs))  # to load into
-            try:
-                net.load_state_dict(state, strict=True)
-            except (RuntimeError, TypeError, AttributeError, ValueError) as e:
-                raise Fail(f"the checkpoint does not fit your network: {e}",
-                           "retrain with --retrain") from None
-        else:
-            try:
-                # a copy: the checks' network stays as it was drawn
-                record, net = train(
-                    g.folder, g.device, result=g.result, recipe=g.recipe,
-                    graphs=copy.deepcopy(g.graphs), fingerprint=g.fingerprint,
-                    on_epoch=g.say, progress=False, pass_acc=g.spec.pass_acc,
-                    on_row=g.on_row)
-            except Diverged as e:
-                raise Fail(str(e), hint("accuracy", 1)) from None
-            except StepError as e:
-                raise Fail(str(e), cause_hint(str(e), "accuracy")) from None
-    from tinycnn.data import DataError, load_mnist
-    from tinycnn.engine import evaluate
-
-    try:
-        _, _, X_test, y_test = load_mnist()
-    except DataError as e:
-        raise Fail(f"MNIST is not available: {e}", "Run python -m tinycnn "
-                   "data, which says what it needs.") from None
-    net.to(g.device)
-    _, acc = evaluate(net, X_test.to(g.device), y_test.to(g.device))
-    last = ", ".join(f"{r['test_acc']:.2f}" for r in record["epochs"][-3:])
-    if acc < g.spec.pass_acc:
-        raise Fail(f"final test accuracy {acc:.2f}% < {g.spec.pass_acc}% "
+        done = bounded.run(bounded.Job(
+            folder=str(g.folder), graphs=str(g.result.out),
+            recipe=dataclasses.asdict(recipe), fingerprint=g.fingerprint,
+            device=str(g.device), step=spec.step, pass_acc=spec.pass_acc,
+            budget_s=minutes * 60, memory=g.memory(train=True),
+            retrain=g.retrain), g.say, g.on_row)
+    if done.why:
+        raise Fail(done.message, ACCURACY_HINTS.get(done.why,
+                                                    hint("accuracy")))
+    last = ", ".join(f"{a:.2f}" for a in done.last)
+    if done.acc < spec.pass_acc:
+        raise Fail(f"final test accuracy {done.acc:.2f}% < {spec.pass_acc}% "
                    f"(evaluated by the grader on the 10,000 test images; "
                    f"last epochs {last})", hint("accuracy"))
+    _judge_trained(g, out)
     from tinycnn.odds import thin
 
-    note = thin(g.spec.step, acc, g.spec.pass_acc)
-    return (f"{acc:.2f}% (>= {g.spec.pass_acc}%); last epochs {last}"
+    note = thin(spec.step, done.acc, spec.pass_acc)
+    return (f"{done.acc:.2f}% (>= {spec.pass_acc}%); last epochs {last}"
             + (f"; {note}" if note else ""))
+
+
+ACCURACY_HINTS = {
+    "time": "Training time grows with the work per image (wide early "
+            "layers on 28x28 maps cost most) and with the number of "
+            "batches: a tiny batch_size means many more steps. The "
+            "references train in minutes.",
+    "memory": "Lower batch_size in your recipe, or thin the widest layers "
+              "on the largest maps: what they compute is kept for the "
+              "backward pass, per image.",
+    "killed": "Lower batch_size in your recipe, or thin the widest layers "
+              "on the largest maps.",
+    "output": "forward must return a (B, 10) tensor of floating-point "
+              "scores that carries gradients, for any B.",
+    "diverged": "Lower the lr, or add the normalisation the lesson "
+                "describes.",
+}
+
+
+def _fits_for_training(g: Grade, batch: int) -> None:
+    """Fail now, with the numbers, if one training step at `batch` or one
+    evaluation batch needs more memory than the budget."""
+    memory = g.memory(train=True)
+    for mode, size, what in (
+            ("train", batch, f"one training step at batch_size {batch}"),
+            ("eval", EVAL_BATCH, f"evaluating a batch of {EVAL_BATCH} "
+                                 "test images")):
+        need = g.need(mode, size)
+        if need > memory:
+            raise Fail(f"{what} needs about {sizes.human(need)} (what its "
+                       "ops compute"
+                       + (", kept for the backward pass" if mode == "train"
+                          else "") + f"); the grader's memory budget is "
+                       f"{sizes.human(memory)} ({budget.where_set()})",
+                       ACCURACY_HINTS["memory"])
+
+
+# the checks that judge what the network does: judged again once trained
+BEHAVIOUR = ("batchnorm", "dropout", "transitions", "gap", "output")
+
+
+def _judge_trained(g: Grade, out) -> None:
+    """A trained network that passes the mark must pass the rules the
+    drawn one passed: one that changes once trained (a gate on a weight)
+    is not the one that was checked. (Training may leave one layer of
+    many unused, a branch of a residual block say: once trained, the
+    logits must depend on at least one BatchNorm and one dropout, not
+    on each.)"""
+    found = records.load(out, signed=True)
+    if found is None:
+        raise Fail("the grader could not read back the run it just made "
+                   f"in {out}", "Grade again with --retrain.")
+    trained = g.trained(found[1])
+    for check in BEHAVIOUR:
+        if check in g.spec.checks:
+            try:
+                JUDGES[check](trained)
+            except Fail as e:
+                raise Fail(f"once trained, the network breaks a rule it "
+                           f"passed before training ({check}): {e.message}",
+                           e.hint) from None
 
 
 # each check of the manifest is judged by the function named after it

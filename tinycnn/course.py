@@ -43,6 +43,11 @@ class Spec:
     # hints for designing the network, in tiers: a nudge, an approach, a
     # layout without widths (`tinycnn hint iN design`, the lesson's folds)
     design: tuple[str, ...] = ()
+    # the time budget of a grade's training, in minutes on the grading
+    # machine: about eight times the reference's training time on the
+    # 2-core CPU its record was made on (tests/test_course.py holds it to
+    # that), at least 10; budget.py lets an instructor set another
+    minutes: int = 60
 
 
 NETWORK = ("builds",)  # the checks that judge the traced network
@@ -53,9 +58,14 @@ CHECKS = {c.id: c for c in [
           "train and eval mode and gives finite numbers; torch.export can "
           "trace forward (no Python decisions on tensor values), into ATen "
           "ops that compute (none that reads files), and no op computes "
-          "more than 262,144 values per image. Your code runs in a "
-          "separate, sandboxed process; the grader reads only the traced "
-          "network it hands back.",
+          "more than 262,144 values per image. The batch size (x.size(0)) "
+          "only sizes tensors, never enters a computation; a tensor "
+          "forward changes in place is read only by what updates it "
+          "(BatchNorm's running statistics, a step counter); and forward "
+          "works on the weights the grader draws, not only on Net()'s. "
+          "Your code runs in a separate, sandboxed process; the grader "
+          "reads only the traced network it hands back, and runs it on "
+          "real MNIST training images.",
           ("The message names the line that failed: start there.",
            "The grader runs your code in a separate process, as training "
            "does: a float32 batch of shape (B, 1, 28, 28) in channels_last "
@@ -67,7 +77,13 @@ CHECKS = {c.id: c for c in [
           "Every tensor the network keeps counts: its parameters, its "
           "buffers other than BatchNorm's running statistics, and tensor "
           "constants used in forward; a tensor two layers share counts "
-          "once.",
+          "once. A value forward builds from numbers alone "
+          "(torch.linspace(...), a stack of scalars) is a constant like a "
+          "buffer: it counts, and the grader redraws it when its values "
+          "differ. Forward may write at most 256 numbers into its ops (an "
+          "eps, a slope, a scale; sizes, dropout's p and BatchNorm's "
+          "momentum do not count): weights are tensors the network keeps, "
+          "which the grader counts and draws.",
           ("Count with python -m tinycnn summary steps/<step>, which "
            "counts what the grader counts; sum(p.numel() for p in "
            "Net().parameters()) misses buffers and tensor constants.",
@@ -78,10 +94,11 @@ CHECKS = {c.id: c for c in [
           after=NETWORK),
     Check("batchnorm", "BatchNorm normalises, using running stats in eval",
           "At least one BatchNorm (nn.BatchNorm2d or F.batch_norm) runs, "
-          "the logits depend on its output, every BatchNorm defined is "
-          "called, and in eval mode every BatchNorm uses its running "
-          "statistics: one image's prediction never depends on the rest "
-          "of the batch.",
+          "the logits depend on its output (also in train mode at the "
+          "recipe's batch size), every BatchNorm defined is called, and "
+          "in eval mode every BatchNorm uses its running statistics: one "
+          "image's prediction never depends on the rest of the batch, "
+          "checked at the evaluation batch of 1,000 images.",
           ("Is there a BatchNorm after your convs, and is it called in "
            "forward?",
            "nn.BatchNorm2d(C) after a conv with C output channels, and "
@@ -93,9 +110,9 @@ CHECKS = {c.id: c for c in [
     Check("dropout", "Dropout random in train mode, off in eval mode",
           "In train mode at least one dropout op with p > 0 (nn.Dropout, "
           "nn.Dropout2d, F.dropout, F.dropout2d, or a Bernoulli mask) "
-          "runs and the logits depend on it; in eval mode no random op "
-          "runs and the output is deterministic. Gaussian noise is not "
-          "dropout.",
+          "runs and the logits depend on it, on a small batch and at the "
+          "recipe's batch size; in eval mode no random op runs and the "
+          "output is deterministic. Gaussian noise is not dropout.",
           ("Where do you drop activations, and is p above 0?",
            "nn.Dropout2d(p) after a block's ReLU drops whole channels; "
            "nn.Dropout(p) single values.",
@@ -115,9 +132,12 @@ CHECKS = {c.id: c for c in [
           after=NETWORK),
     Check("gap", "classifier sees one average per channel (GAP)",
           "Every path from the image to the logits passes through a global "
-          "average (or sum) over all H x W positions of a map, per "
-          "channel; changing a map in any way that keeps each channel's "
-          "mean leaves the logits unchanged.",
+          "average (or sum) over all H x W positions of a map the network "
+          "computed, per channel, and over nothing else: not over an axis "
+          "made by expand or repeat, a reshape that mixes channels into "
+          "the positions, or a map rebuilt from a Linear's output. "
+          "Changing that map in any way that keeps each channel's mean "
+          "leaves the logits unchanged.",
           ("What does your classifier see: a flattened map, or one number "
            "per channel?",
            "nn.AdaptiveAvgPool2d(1) (or X.mean((2, 3))) over the last map, "
@@ -129,11 +149,16 @@ CHECKS = {c.id: c for c in [
            "flattened map are not a GAP head."),
           after=NETWORK),
     Check("output", "output is (B, 10) for any batch size",
-          "In eval mode, batches of 1, 3 and 64 images give outputs of "
-          "shape (1, 10), (3, 10) and (64, 10).",
+          "In eval mode, batches of 1, 3, 64 and 1,000 images (the "
+          "evaluation batch) give outputs of shape (B, 10); in train "
+          "mode, a batch of the recipe's size gives (B, 10) "
+          "floating-point scores that carry gradients.",
           ("Does forward return one row of 10 scores per image?",
            "Flatten with X.flatten(1), never a fixed batch size; a 1x1 "
-           "conv head gives (B, 10, 1, 1): flatten it too."),
+           "conv head gives (B, 10, 1, 1): flatten it too.",
+           "Return the scores themselves (logits, or log_softmax of them):"
+           " not argmax's class indices, nothing detached, nothing made "
+           "under torch.no_grad()."),
           after=NETWORK),
     Check("shapes", "layer_shapes() matches the forward pass",
           "layer_shapes() returns a dict of entries {name: output shape "
@@ -156,9 +181,10 @@ CHECKS = {c.id: c for c in [
           after=NETWORK),
     Check("epochs", "recipe() trains at most {max_epochs} {epochs_word}",
           "recipe() returns a tinycnn Recipe whose fields are valid "
-          "(num_epochs a whole number from 1 to the cap, a known optimizer "
-          "and schedule, a positive finite lr); it is read once, and that "
-          "same recipe trains.",
+          "(num_epochs a whole number from 1 to the cap, every field in "
+          "its range: help(tinycnn.Recipe); OneCycle needs at least 2 "
+          "optimizer steps to warm up and 2 to anneal); it is read once, "
+          "and that same recipe trains.",
           ("How many epochs does your recipe() ask for?",
            "Return Recipe(num_epochs=..., ...) from tinycnn; "
            "help(tinycnn.Recipe) lists every field.")),
@@ -168,7 +194,10 @@ CHECKS = {c.id: c for c in [
           "weights it draws itself under the recipe's seed, as PyTorch's "
           "own layers initialise them (a custom initialisation, or weights "
           "loaded in Net(), is not graded), then evaluates the final "
-          "weights itself on the 10,000 test images.",
+          "weights itself on the 10,000 test images. Training runs within "
+          "the grader's memory budget (at most 8 GB, less on a smaller "
+          "machine) and the step's time budget; the trained network must "
+          "still pass the rules it passed before training.",
           ("Look at your curves (runs/steps/<step>/curves.png): still "
            "rising at the end, or flat?",
            "Within the epoch cap: more epochs, OneCycle with a higher "
@@ -187,7 +216,7 @@ STEPS = {s.step: s for s in [
     Spec("i0", "The baseline", "a plain CNN: four 3×3 convs, two max-pools, "
          "a linear head", 19_999, 1, 98.0, ("builds", "params", *_TAIL),
          "baseline: plain convs, one epoch of SGD",
-         gain="a baseline to measure everything against"),
+         gain="a baseline to measure everything against", minutes=10),
     # i1 and i2 keep i0's linear head: in every recipe we searched (three
     # rounds, CPU and GPU) some seeds ended under 99.45 (the lowest 99.30),
     # so a mark of 99.4 failed correct code. Their references clear 99.3
@@ -199,7 +228,7 @@ STEPS = {s.step: s for s in [
          "BatchNorm after every conv (without it, every seed ends lower); "
          "Dropout2d 5 % and small rotations",
          gain="normalise and regularise: without BatchNorm every one of "
-         "five seeds ended lower",
+         "five seeds ended lower", minutes=20,
          design=("Start from your i0 network: the same convs and pools, each 3×3 "
           "conv now a block (conv without bias, BatchNorm, ReLU, "
           "Dropout2d).",
@@ -216,7 +245,7 @@ STEPS = {s.step: s for s in [
          "under 20K; batch 64, shifts and Dropout2d 2 % (i1's recipe had "
          "a seed at 99.30 % on this network)",
          gain="cut the channels the linear head sees: back under 20K "
-         "parameters",
+         "parameters", minutes=40,
          design=("Start from your i1 network and run `python -m tinycnn summary` "
           "on it: which layers hold most of the parameters?",
           "A 1×1 transition right after a pool narrows the channels before "
@@ -230,7 +259,7 @@ STEPS = {s.step: s for s in [
          "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
          "the receptive field to 24",
          gain="the head costs 170 parameters instead of thousands; the "
-         "features see more of the digit",
+         "features see more of the digit", minutes=60,
          design=("Start from your i2 network and replace the head: what is left of "
           "the budget once the linear head is gone is yours to spend on "
           "convs. Then compute the receptive field of the last layer before "
@@ -251,6 +280,7 @@ STEPS = {s.step: s for s in [
          "six unpadded 3×3 convs, 8 to 20 channels wide, and one pool "
          "instead of five up to 28 wide: under 8K; dropout down to 1 %",
          gain="width costs parameters quadratically, depth only linearly",
+         minutes=40,
          design=("List your i3 layers with their costs: which single conv holds "
           "the most? With 8,000 to spend you can afford none like it.",
           "Drop the padding: each unpadded 3×3 conv trims the map by 2, so "

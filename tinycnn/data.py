@@ -469,6 +469,27 @@ def ensure_mnist(root: str | Path | None = None, verbose: bool = True) -> Path:
     return raw
 
 
+def peek(n: int, root: str | Path | None = None) -> torch.Tensor | None:
+    """The first `n` training images, uint8 (n, 1, 28, 28), read from the
+    IDX file if it is here: no download, no checksum (the checks use them
+    as sample images; training reads the verified set). None if it is not
+    there or not an IDX file of images."""
+    path = raw_dir(default_root() if root is None else root) / \
+        "train-images-idx3-ubyte"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+            body = f.read(n * 784)
+    except OSError:
+        return None
+    if len(head) < 16 or head[:4] != b"\x00\x00\x08\x03" or \
+            len(body) < 784:
+        return None
+    count = len(body) // 784
+    return torch.frombuffer(bytearray(body[:count * 784]),
+                            dtype=torch.uint8).reshape(count, 1, 28, 28)
+
+
 def load_mnist(root: str | Path | None = None):
     """Return (X_train, y_train, X_test, y_test); X uint8 (N, 1, 28, 28)."""
     raw = ensure_mnist(root, verbose=True)

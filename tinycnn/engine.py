@@ -25,6 +25,8 @@ from tinycnn.data import MEAN, STD
 from tinycnn.device import memory_format
 from tinycnn.precision import autocast, choose
 
+TRAIN_IMAGES = 60_000  # MNIST's training set: a recipe's steps per epoch
+
 
 @dataclass
 class Recipe:
@@ -55,6 +57,13 @@ class Recipe:
                   over all 10 classes in the training loss (0: plain
                   cross-entropy; 0.1 is common). The test loss stays plain.
     seed          seeds weight init, batch order, dropout and augmentation
+                  (0 to 2**63 - 1)
+
+    Every field has a range (from_fields says which, when one is off):
+    num_epochs 1 to 1000 (the step's cap is lower), batch_size 1 to
+    60000, lr up to 100, weight_decay up to 1, step_size 1 to 1000, gamma
+    up to 10; OneCycle needs at least 2 optimizer steps to warm up and 2
+    to anneal.
     """
 
     num_epochs: int = 15        # passes over the 60 000 training images
@@ -93,26 +102,40 @@ class Recipe:
                                  f"got {value!r}")
         r = cls(**fields)
         limits = [
-            ("num_epochs", r.num_epochs >= 1, "at least 1"),
-            ("batch_size", 1 <= r.batch_size <= 60_000, "from 1 to 60000"),
+            ("num_epochs", 1 <= r.num_epochs <= 1000, "from 1 to 1000 (the "
+             "step's cap is the epochs check's)"),
+            ("batch_size", 1 <= r.batch_size <= TRAIN_IMAGES,
+             f"from 1 to {TRAIN_IMAGES}"),
             ("optimizer", r.optimizer in ("sgd", "adam"), "'sgd' or 'adam'"),
             ("schedule", r.schedule in ("onecycle", "step", "constant"),
              "'onecycle', 'step' or 'constant'"),
-            ("lr", r.lr > 0, "above 0"),
+            ("lr", 0 < r.lr <= 100, "above 0 and at most 100"),
             ("momentum", 0 <= r.momentum < 1, "from 0 to below 1"),
-            ("weight_decay", r.weight_decay >= 0, "at least 0"),
+            ("weight_decay", 0 <= r.weight_decay <= 1, "from 0 to 1"),
             ("pct_start", 0 < r.pct_start < 1, "between 0 and 1"),
-            ("step_size", r.step_size >= 1, "at least 1"),
-            ("gamma", r.gamma > 0, "above 0"),
+            ("step_size", 1 <= r.step_size <= 1000, "from 1 to 1000"),
+            ("gamma", 0 < r.gamma <= 10, "above 0 and at most 10"),
             ("rotation", 0 <= r.rotation <= 180, "from 0 to 180 degrees"),
             ("translate", 0 <= r.translate <= 0.5, "from 0 to 0.5"),
             ("label_smoothing", 0 <= r.label_smoothing < 1,
              "from 0 to below 1"),
+            ("seed", 0 <= r.seed < 1 << 63, "from 0 to 2**63 - 1"),
         ]
         for name, ok, what in limits:
             if not ok:
                 raise ValueError(f"Recipe.{name} is {getattr(r, name)!r}; "
                                  f"it must be {what}")
+        if r.schedule == "onecycle":
+            steps = r.num_epochs * math.ceil(TRAIN_IMAGES / r.batch_size)
+            warm = r.pct_start * steps
+            if warm < 2 or steps - warm < 2:
+                raise ValueError(
+                    f"with batch_size {r.batch_size} and {r.num_epochs} "
+                    f"epoch(s) training takes {steps} optimizer step(s), "
+                    f"and OneCycle would warm up for {warm:g} of them "
+                    f"(pct_start {r.pct_start}): it needs at least 2 to "
+                    "warm up and 2 to anneal. Use a smaller batch_size, "
+                    "more epochs, or another pct_start")
         return r
 
 

@@ -55,6 +55,11 @@ PYTHON_OPS = {f.__name__: f for f in (
     operator.pow, operator.eq, operator.ne, operator.lt, operator.le,
     operator.gt, operator.ge, torch.sym_int, torch.sym_float,
     torch.sym_max, torch.sym_min, torch.sym_not)}
+# ATen operators that read a size of a tensor: the only ones whose
+# results the Python operators above may compute with
+SIZE_OPS = {torch.ops.aten.sym_size.int, torch.ops.aten.sym_numel.default,
+            torch.ops.aten.sym_stride.int,
+            torch.ops.aten.sym_storage_offset.default}
 # ATen operators that touch files, print, or change what a tensor is
 # (storage, size) rather than compute: never run in the grader
 DENIED = {"from_file", "save", "_print", "warn", "wait", "set_", "set_data",
@@ -343,6 +348,7 @@ def _module(g, tensors) -> fx.GraphModule:
         made[node.name] = node
     if len(graph.find_nodes(op="placeholder")) != 1:
         raise GraphFileError("a graph must take exactly one input")
+    _sizes_only(graph)
     orig_args, out = g.get("args"), g.get("out")
     if not isinstance(orig_args, list) or not 1 <= len(orig_args) <= 8 or \
             not all(isinstance(a, str) and NAME.fullmatch(a)
@@ -354,6 +360,23 @@ def _module(g, tensors) -> fx.GraphModule:
     gm._guards_fn = _NoGuards()
     gm.graph = graph  # compiles forward from the nodes
     return gm
+
+
+def _sizes_only(graph: fx.Graph) -> None:
+    """Python operators compute sizes (x.size(0) * 2) and pick items out of
+    tuples; any other input would make them run tensor code the grader
+    cannot read as ATen ops."""
+    def size(n: fx.Node) -> bool:
+        return n.op == "call_function" and (
+            n.target in SIZE_OPS or (n.target in PYTHON_OPS.values() and
+                                     n.target is not operator.getitem))
+
+    for n in graph.nodes:
+        if n.op == "call_function" and n.target in PYTHON_OPS.values() \
+                and n.target is not operator.getitem and not all(
+                    size(a) for a in n.all_input_nodes):
+            raise GraphFileError(f"node {n.name}: a Python operator on a "
+                                 "tensor (only sizes may be computed so)")
 
 
 def _assign(gm: nn.Module, name: str, kind: str, t, row: dict,

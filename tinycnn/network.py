@@ -11,7 +11,6 @@ respect to the op's output, on a random batch).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,24 +107,11 @@ def is_pool(n: fx.Node) -> bool:
 
 
 def is_global_average(n: fx.Node) -> bool:
-    """An average (or sum) that leaves one number per channel of a map."""
-    if n.op != "call_function" or n.target not in AVERAGE or not n.args:
-        return False
-    src = n.args[0]
-    if not isinstance(src, fx.Node):
-        return False
-    s_in, s_out = shape(src), shape(n)
-    if s_in is None or s_out is None or len(s_in) < 2:
-        return False
-    per_channel_in = _numel(s_in[1:])
-    return per_channel_in > 1 and _numel(s_out) == s_in[0]
+    """An average (or sum) over every position of a map and nothing else:
+    one number per channel (positions.global_average)."""
+    from tinycnn.positions import global_average
 
-
-def _numel(s: tuple[int, ...]) -> int:
-    out = 1
-    for d in s:
-        out *= d
-    return out
+    return global_average(n)
 
 
 @dataclass
@@ -133,6 +119,9 @@ class Graph:
     """One exported mode ("train" or "eval") of the learner's network."""
     mode: str
     gm: fx.GraphModule
+    # the numbers written into forward (carried.numbers), read before
+    # values computed from numbers alone became buffers
+    numbers: list = field(default_factory=list)
     nodes: list[fx.Node] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,8 +132,11 @@ class Graph:
 
     def run(self, X: torch.Tensor, taps=(), detach=(), perturb=None,
             seed: int = 0):
-        """Forward on a copy; returns (logits, {tapped node: its delta})."""
-        return _Tap(copy.deepcopy(self.gm), set(taps), set(detach),
+        """Forward, leaving the network as it was (its buffers are read
+        as copies: BatchNorm's statistics and counters stay put; a copy of
+        the whole module would recurse as deep as the graph is long);
+        returns (logits, {tapped node: its delta})."""
+        return _Tap(self.gm, set(taps), set(detach),
                     perturb or {}).go(X, seed)
 
     @property
@@ -153,8 +145,11 @@ class Graph:
         return self.gm.graph.find_nodes(op="placeholder")[0].name
 
     def used(self, names, X: torch.Tensor, seed: int = 0) -> dict[str, bool]:
-        """Which of these nodes the logits depend on (non-zero gradient)."""
+        """Which of these nodes the logits depend on (non-zero gradient);
+        NoGradient if the logits carry none at all (detached)."""
         logits, deltas = self.run(X, taps=names, seed=seed)
+        if not (torch.is_tensor(logits) and logits.requires_grad):
+            raise NoGradient("the output carries no gradient")
         R = torch.randn(logits.shape, generator=torch.Generator().manual_seed(1))
         grads = torch.autograd.grad((logits * R).sum(), list(deltas.values()),
                                     allow_unused=True)
@@ -162,11 +157,25 @@ class Graph:
                 for n, g in zip(deltas, grads, strict=True)}
 
 
+class NoGradient(ValueError):
+    """The logits do not depend on anything by autograd's account: forward
+    detached them, or made them with an op that has no gradient."""
+
+
 class _Tap(fx.Interpreter):
     def __init__(self, gm, taps, detach, perturb) -> None:
         super().__init__(gm)
         self.taps, self.detach, self.perturb = taps, detach, perturb
         self.deltas: dict[str, torch.Tensor] = {}
+        self.copies: dict[str, torch.Tensor] = {}
+
+    def fetch_attr(self, target: str):
+        t = super().fetch_attr(target)
+        if not torch.is_tensor(t) or isinstance(t, nn.Parameter):
+            return t
+        if target not in self.copies:  # what forward may change in place
+            self.copies[target] = t.detach().clone()
+        return self.copies[target]
 
     def run_node(self, n: fx.Node):
         out = super().run_node(n)
@@ -197,11 +206,39 @@ def load(folder: Path, seed: int) -> dict[str, Graph]:
     untrusted data (graphfile.GraphFileError if they are not sound), with
     the grader's own initial weights drawn under `seed` (initial.py;
     InitError if one cannot be drawn)."""
-    from tinycnn import graphfile, initial
+    from tinycnn import graphfile
 
     modules, tensors = graphfile.read(Path(folder))
-    initial.reset(list(modules.values()), tensors, seed)
-    return {mode: Graph(mode, gm) for mode, gm in modules.items()}
+    return prepare(modules, tensors, seed)
+
+
+def prepare(modules: dict[str, fx.GraphModule], tensors: list,
+            seed: int | None, image=(1, 28, 28)) -> dict[str, Graph]:
+    """What every grade does to the traced modules before judging them:
+    the shapes each op computes, found by running it (sizes.annotate:
+    never the probe's claims); the numbers written into forward counted,
+    values computed from numbers alone made buffers (carried.py); then
+    every tensor drawn under `seed` (initial.reset; None: kept as they
+    are). `tensors`: (name, tensor) in the order Net() made them; `image`
+    the shape of one input. The summary tool calls it too, so it counts
+    what the grader counts."""
+    from tinycnn import carried, initial, positions, sizes
+
+    gms = list(modules.values())
+    for gm in gms:
+        sizes.annotate(gm, image)
+    numbers = {mode: carried.numbers(gm) for mode, gm in modules.items()}
+    params = {name for gm in gms
+              for name, _ in gm.named_parameters(remove_duplicate=False)}
+    drawn = {name for name, (role, _) in initial.roles(gms).items()
+             if role != "other"}
+    folded = carried.fold(modules, params, carried.mutated(gms), drawn)
+    for gm in gms:
+        positions.annotate(gm)
+    if seed is not None:
+        initial.reset(gms, [*tensors, *folded], seed)
+    return {mode: Graph(mode, gm, numbers[mode])
+            for mode, gm in modules.items()}
 
 
 def graph_hash(graphs: dict[str, Graph]) -> str:

@@ -26,6 +26,7 @@ from tinycnn.grading import Grade
 from tinycnn.paths import ROOT, runs_root, write_atomic
 
 ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
+TESTS = pytest.StashKey[dict]()     # step -> [test title, ...] to run
 RUNNING = pytest.StashKey[list]()   # [item] while a check runs
 DEVICE = pytest.StashKey[object]()  # the torch.device, or why there is none
 
@@ -46,6 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[ROWS] = {}
+    config.stash[TESTS] = {}
     config.stash[RUNNING] = []
     if config.getoption("results"):  # learner code must not see it
         sandbox.EXTRA_HIDDEN.append(Path(config.getoption("results"))
@@ -69,6 +71,19 @@ def pytest_collection_modifyitems(config: pytest.Config,
             "status": "failed", "output": f"{why}; no check ran"}]
     config.hook.pytest_deselected(items=list(items))
     items.clear()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The checks that will run, by step: until each has its row,
+    results.json says it did not finish (_write)."""
+    for item in session.items:
+        session.config.stash[TESTS].setdefault(_step(item), []).append(
+            _title(item))
+
+
+def _title(item: pytest.Item) -> str:
+    doc = (getattr(item, "function", None).__doc__ or item.name).strip()
+    return doc.splitlines()[0]
 
 
 def _step(item: pytest.Item) -> str:
@@ -129,6 +144,7 @@ def graded(request: pytest.FixtureRequest):
             stale.unlink(missing_ok=True)
         except OSError as e:
             say(config, f"could not remove the old {stale}: {e.strerror}")
+    _write(config, final=False)  # every check "not finished" until it is
     g = Grade(_folder(config, name), STEPS[name], config.stash[DEVICE],
               config.getoption("retrain"), lambda s: say(config, s),
               config.getoption("probe_timeout"))
@@ -166,9 +182,10 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 
 def _add(item: pytest.Item, status: str, text: str) -> None:
     rows = item.config.stash[ROWS].setdefault(_step(item), [])
-    doc = (getattr(item, "function", None).__doc__ or item.name).strip()
-    rows.append({"name": doc.splitlines()[0], "status": status,
-                 "output": text})
+    rows.append({"name": _title(item), "status": status, "output": text})
+    # now, not only at the end: a grader killed while training (a memory
+    # limit, a timeout) leaves every verdict it reached
+    _write(item.config, final=False)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -186,6 +203,36 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         tr.write_line(f"{passed}/{len(rows)} checks passed")
         tr.write_line(_isolation())
         tr.write_line(f"results: {_results_path(config, step)}")
+
+
+UNFINISHED = ("not finished: the grader stopped before this check ended "
+              "(see the grader's log)")
+
+
+def _write(config: pytest.Config, final: bool) -> None:
+    """results.json (Gradescope's format) for each step graded: every row
+    so far; before the end, the checks still to run as not finished."""
+    by_path: dict[Path, list[dict]] = {}
+    for step in dict.fromkeys([*config.stash[ROWS], *config.stash[TESTS]]):
+        rows = list(config.stash[ROWS].get(step, []))
+        if not final:
+            done = {r["name"] for r in rows}
+            rows += [{"name": t, "status": "failed", "output": UNFINISHED}
+                     for t in config.stash[TESTS].get(step, [])
+                     if t not in done]
+        by_path.setdefault(_results_path(config, step), []).extend(rows)
+    for path, rows in by_path.items():
+        tests = [{**r, "status": "passed" if r["status"] == "passed"
+                  else "failed", "score": float(r["status"] == "passed"),
+                  "max_score": 1.0} for r in rows]
+        body = json.dumps({"score": sum(t["score"] for t in tests),
+                           "output": _isolation(), "tests": tests}, indent=1)
+        try:
+            write_atomic(path, body.encode())
+        except OSError as e:
+            if final:
+                say(config, f"could not write {path}: {e.strerror}; set "
+                            "--results to a writable file")
 
 
 def _isolation() -> str:
@@ -207,19 +254,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         for item in config.stash[RUNNING]:
             _add(item, "interrupted", "interrupted (Ctrl-C) before it ended")
-    by_path: dict[Path, list[dict]] = {}
-    for step, rows in config.stash[ROWS].items():
-        by_path.setdefault(_results_path(config, step), []).extend(rows)
-    for path, rows in by_path.items():
-        tests = [{**r, "status": "passed" if r["status"] == "passed"
-                  else "failed", "score": float(r["status"] == "passed"),
-                  "max_score": 1.0} for r in rows]
-        body = json.dumps({"score": sum(t["score"] for t in tests),
-                           "output": _isolation(), "tests": tests}, indent=1)
-        try:
-            write_atomic(path, body.encode())
-        except OSError as e:
-            say(config, f"could not write {path}: {e.strerror}; set "
-                        "--results to a writable file")
+    _write(config, final=True)
     if isinstance(config.stash[DEVICE], str):  # nothing was graded
         session.exitstatus = pytest.ExitCode.USAGE_ERROR

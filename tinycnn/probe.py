@@ -30,6 +30,7 @@ from pathlib import Path
 from tinycnn.course import LEARNER_FILES
 
 FACTS, HANG = "facts.json", "hang.txt"
+FACTS_BYTES = 4 << 20  # what the grader reads of facts.json
 
 
 def where(tb) -> str:  # a traceback
@@ -51,16 +52,55 @@ def import_file(path: Path, name: str):
     return module
 
 
-def _jsonable(value):
-    """layer_shapes() as JSON, keeping what is wrong visible."""
+MAX_TABLE = 20_000     # entries of layer_shapes() the grader reads
+MAX_TABLE_BYTES = 2 << 20
+
+
+def _jsonable(value, depth: int = 0):
+    """layer_shapes() as JSON, keeping what is wrong visible: anything
+    that is not a dict, list, tuple or small int becomes its repr (cut
+    short; "unprintable" if repr raises). Deeper than 4 levels or longer
+    than MAX_TABLE entries is refused (ValueError)."""
+    if depth > 4:
+        raise ValueError("it is nested more than 4 levels deep")
     if isinstance(value, dict):
-        return {"dict": [[repr(k) if not isinstance(k, str) else k,
-                          _jsonable(v)] for k, v in value.items()]}
+        if len(value) > MAX_TABLE:
+            raise ValueError(f"it has {len(value):,} entries (at most "
+                             f"{MAX_TABLE:,})")
+        return {"dict": [[k if isinstance(k, str) else _repr(k),
+                          _jsonable(v, depth + 1)] for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
-        return {"seq": [_jsonable(v) for v in value]}
-    if isinstance(value, bool) or not isinstance(value, int):
-        return {"repr": repr(value)[:200]}
-    return value
+        if len(value) > MAX_TABLE:
+            raise ValueError(f"it has {len(value):,} items (at most "
+                             f"{MAX_TABLE:,})")
+        return {"seq": [_jsonable(v, depth + 1) for v in value]}
+    if type(value) is int and -(1 << 62) < value < 1 << 62:
+        return value
+    return {"repr": _repr(value)}
+
+
+def _repr(value) -> str:
+    if type(value) is int:  # repr of a huge int may refuse (4,300 digits)
+        return f"an int of about {int(value.bit_length() * 0.30103)} digits"
+    try:
+        return repr(value)[:200]
+    except Exception as e:  # a learner's __repr__
+        return f"<a {type(value).__name__} whose repr raised " \
+               f"{type(e).__name__}>"
+
+
+def table(value) -> dict:
+    """What the facts hold for layer_shapes(): its JSON form, or why the
+    grader cannot read it ({"unreadable": ...})."""
+    try:
+        out = _jsonable(value)
+        size = len(json.dumps(out))
+    except (ValueError, TypeError, RecursionError) as e:
+        return {"unreadable": str(e)[:300]}
+    if size > MAX_TABLE_BYTES:
+        return {"unreadable": f"it is {size:,} bytes as text (at most "
+                              f"{MAX_TABLE_BYTES:,})"}
+    return out
 
 
 class Probe:
@@ -103,7 +143,9 @@ class Probe:
                 self.facts["recipe"] = self.describe_recipe(recipe)
         if self.seed is None:  # as training would: Net() under the recipe's
             seed = self.facts.get("recipe", {}).get("fields", {}).get("seed")
-            self.seed = seed if type(seed) is int else 0
+            # (an out-of-range seed fails the recipe's check, not Net())
+            self.seed = seed if type(seed) is int and 0 <= seed < 1 << 63 \
+                else 0
         self.facts["init_seed"] = self.seed
         model = self.phase("import model.py", import_file,
                            self.folder / "model.py", "tinycnn_learner_model")
@@ -111,7 +153,7 @@ class Probe:
             return self.finish()
         shapes = self.phase("layer_shapes()", model.layer_shapes)
         if "layer_shapes()" not in self.facts["errors"]:
-            self.facts["layer_shapes"] = _jsonable(shapes)
+            self.facts["layer_shapes"] = table(shapes)
 
         def build():
             torch.manual_seed(self.seed)
@@ -169,9 +211,10 @@ class Probe:
         fields = {}
         for f in dataclasses.fields(recipe):
             v = getattr(recipe, f.name)
-            ok = (isinstance(v, (str, bool, int))
+            ok = (isinstance(v, bool) or (isinstance(v, str) and len(v) < 100)
+                  or (type(v) is int and abs(v) < 10 ** 100)
                   or (isinstance(v, float) and math.isfinite(v)))
-            fields[f.name] = v if ok else {"repr": repr(v)[:100]}
+            fields[f.name] = v if ok else {"repr": _repr(v)[:100]}
         return {"type": "Recipe", "fields": fields}
 
     def finish(self) -> None:
@@ -274,7 +317,7 @@ def read_result(child, done, timeout: float) -> Result:
     from tinycnn import graphfile, sandbox
 
     try:
-        facts = json.loads(graphfile.read_bytes(child.out / FACTS, 1 << 20))
+        facts = json.loads(graphfile.read_bytes(child.out / FACTS, FACTS_BYTES))
         if not isinstance(facts, dict):
             raise ValueError
     except ValueError:  # GraphFileError too: missing, a link, not JSON

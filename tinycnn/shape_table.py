@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from torch import fx
 
 from tinycnn import network as nw
@@ -79,10 +80,10 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
           ev: nw.Graph) -> Verdict:
     real = layers(ev)
     ops = _on_path(ev)
+    index = {n: i for i, n in enumerate(real)}
     segment, s = {}, -1
     for n in ops:
-        if n in real:
-            s = real.index(n)
+        s = index.get(n, s)
         segment[n] = s
     if len(declared) < len(real):
         functional = next((_functional(n) for n in real if _functional(n)),
@@ -90,7 +91,7 @@ def judge(declared: list[tuple[str, tuple[int, ...]]],
         return Verdict(False, f"layer_shapes() has {len(declared)} entries; "
                        f"your forward runs {len(real)} layers (one entry "
                        f"each, in order): "
-                       f"{', '.join(nw.label(n) for n in real)}{functional}",
+                       f"{_listed(real)}{functional}",
                        2)
     modules = _modules(ops)
     named: dict[int, int] = {}  # table index -> op index, for named entries
@@ -142,35 +143,42 @@ class Entry:
 def _by_order(loose: list[Entry], ops, segment, need, real) -> Verdict:
     """Place the unnamed entries on ops in forward order (each on an op
     with its shape, within its bounds, never before the one before it) so
-    that every segment in `need` gets one: a small dynamic programme over
-    (entry, op)."""
-    def skips(a: int, b: int) -> int | None:
-        """The first needed segment strictly between a and b, if any."""
-        return next((k for k in need if a < k < b), None)
-
-    shape = [nw.shape(n) for n in ops]
-    # reach[i]: ops where entry i can stand, with every needed segment up
-    # to its own covered
-    reach: list[set[int]] = []
+    that every segment in `need` gets one. A dynamic programme over the
+    entries: reach[i] holds the ops entry i can stand on with every
+    needed segment up to its own covered. Where it stands after entry
+    i - 1 matters only through the latest such op at or before it (the
+    latest covers the most), so each entry costs a sorted search over its
+    candidate ops: linear in entries times ops, in numpy."""
+    seg = np.array([segment[n] for n in ops], dtype=np.int64)
+    by_shape: dict[tuple, list[int]] = {}
+    for p, n in enumerate(ops):
+        by_shape.setdefault(nw.shape(n), []).append(p)
+    by_shape = {k: np.array(v, dtype=np.int64) for k, v in by_shape.items()}
+    # after[s + 1]: the first needed segment above segment s (s >= -1)
+    top = len(real) + 1
+    after = np.full(top + 1, top, dtype=np.int64)
+    needed, nxt = sorted(need), top
+    for s in range(top - 1, -2, -1):
+        after[s + 1] = nxt
+        if s in need:
+            nxt = s
+    reach: list[np.ndarray] = []
     for i, e in enumerate(loose):
-        here = set()
-        for p in range(e.lo, e.hi + 1):
-            if shape[p] != e.want:
-                continue
-            if i == 0:
-                ok = skips(-2, segment[ops[p]]) is None
-            else:
-                ok = any(q <= p and skips(segment[ops[q]],
-                                          segment[ops[p]]) is None
-                         for q in reach[i - 1])
-            if ok:
-                here.add(p)
-        if not here:
+        cands = by_shape.get(e.want, np.empty(0, dtype=np.int64))
+        cands = cands[(cands >= e.lo) & (cands <= e.hi)]
+        if i == 0:
+            ok = seg[cands] <= after[0]  # no needed segment before it
+        else:
+            prev = reach[-1]
+            j = np.searchsorted(prev, cands, side="right") - 1
+            q = prev[np.maximum(j, 0)]
+            ok = (j >= 0) & (seg[cands] <= after[seg[q] + 1])
+        here = cands[ok]
+        if not len(here):
             return _wrong(loose, i, reach, ops, segment, need, real)
         reach.append(here)
-    last = max((segment[ops[p]] for p in reach[-1]), default=-2) \
-        if loose else -2
-    missing = [k for k in need if k > last]
+    last = int(seg[reach[-1]].max()) if loose else -2
+    missing = [k for k in needed if k > last]
     if not missing:
         return Verdict(True)
     k = missing[0]
@@ -179,7 +187,13 @@ def _by_order(loose: list[Entry], ops, segment, need, real) -> Verdict:
                    f"{_functional(real[k])}, the "
                    f"{_ordinal(k + 1)} layer of your forward (one entry per "
                    "conv, pool and Linear, in order: "
-                   f"{', '.join(nw.label(n) for n in real)})", 2)
+                   f"{_listed(real)})", 2)
+
+
+def _listed(real: list[fx.Node], limit: int = 12) -> str:
+    shown = ", ".join(nw.label(n) for n in real[:limit])
+    return shown + (f", and {len(real) - limit:,} more"
+                    if len(real) > limit else "")
 
 
 def _functional(n: fx.Node) -> str:

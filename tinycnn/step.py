@@ -18,7 +18,7 @@ from tinycnn import network, probe, records
 from tinycnn.course import LEARNER_FILES, duration, epochs
 from tinycnn.data import DataError, load_mnist
 from tinycnn.device import describe, pick_device
-from tinycnn.engine import Diverged, Recipe, fit
+from tinycnn.engine import Diverged, Pace, Recipe, fit
 from tinycnn.paths import ROOT, runs_root
 from tinycnn.precision import choose
 
@@ -126,6 +126,10 @@ def train_step(*args, **kw) -> dict:
     return train(*args, **kw)[0]
 
 
+class OverBudget(Exception):
+    """Training would take, or took, longer than its time budget."""
+
+
 def train(folder: Path, device: torch.device, seed: int | None = None,
           out: Path | None = None, progress: bool = True,
           result: probe.Result | None = None,
@@ -134,6 +138,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
           on_epoch: Callable[[str], None] | None = None,
           pass_acc: float | None = None,
           on_row: Callable[[dict], None] | None = None,
+          budget_s: float | None = None,
           ) -> tuple[dict, network.GradedNet]:
     """Train the network of the step in `folder`, as the grader does.
 
@@ -141,7 +146,9 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     `on_row(metrics)` each epoch's numbers, for a live plot. A grade hands
     over what it already holds, so nothing is made twice: the probe's
     `result`, the `graphs` it loaded from it under the recipe's seed
-    (trained in place), the `recipe` and the run's `fingerprint`.
+    (trained in place), the `recipe` and the run's `fingerprint`; with
+    graphs and recipe, no probe runs. `budget_s`: OverBudget as soon as
+    the estimate after the first batches, or the clock, passes it.
 
     The learner's code runs only in the probe's child process; what trains
     here is the network it exported (Net() built under the run's seed, as
@@ -150,11 +157,12 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     nothing to train.
     """
     folder = Path(folder).resolve()
-    result = result or probe.run(folder, seed=seed)
-    problem = probe_error(result)
-    if problem:
-        raise StepError(problem)
-    recipe = recipe or read_recipe(result)
+    if graphs is None or recipe is None:
+        result = result or probe.run(folder, seed=seed)
+        problem = probe_error(result)
+        if problem:
+            raise StepError(problem)
+        recipe = recipe or read_recipe(result)
     if seed is not None:
         recipe.seed = seed
     out = Path(out or run_dir(folder))
@@ -181,6 +189,14 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
 
     took: list[float] = []  # seconds per finished epoch
 
+    def in_time() -> None:
+        spent = time.perf_counter() - t0  # t0: when fit starts, below
+        if budget_s and spent > budget_s:
+            raise OverBudget(
+                f"training was stopped after {duration(spent)}: the time "
+                f"budget for {folder.name} is {duration(budget_s)} on this "
+                "machine")
+
     def log(row: dict) -> None:
         took.append(row["seconds"])
         left = recipe.num_epochs - row["epoch"]
@@ -193,6 +209,8 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
             f"  |  {row['seconds']:.1f}s{ahead}")
         if on_row:
             on_row(row)
+        if left:
+            in_time()
 
     def beat(epoch: int, done: int, batches: int, seconds: float) -> None:
         """Where no progress bar shows (a grade): a line every half minute,
@@ -201,10 +219,17 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         left = per_epoch - seconds + per_epoch * (recipe.num_epochs - epoch)
         say(f"epoch {epoch:2d}  {done}/{batches} batches in {seconds:.0f}s,"
             f" about {duration(left)} left")
+        in_time()
 
     def estimate(seconds: float) -> None:
         say(f"{folder.name}: {epochs(recipe.num_epochs)}, about "
             f"{duration(seconds)} on this machine (timed after a warm-up)")
+        if budget_s and seconds > budget_s:
+            raise OverBudget(
+                f"training would take about {duration(seconds)} on this "
+                f"machine (timed after {Pace.warm + Pace.timed} batches of "
+                f"{recipe.batch_size}); the time budget for {folder.name} "
+                f"is {duration(budget_s)}, so it was stopped there")
 
     try:
         data = load_mnist()
@@ -251,6 +276,45 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         record["pass_acc"] = pass_acc
     records.save(out, record, model)
     return record, model
+
+
+# What a training error means for the learner: (pattern, why, message)
+TRAINING_ERRORS = [
+    (r"Expected input batch_size \((\d+)\) to match target batch_size "
+     r"\((\d+)\)", "output",
+     "for a batch of {2} images your network gave {1} rows of scores: "
+     "forward must return one row of 10 per image, for any batch size "
+     "(flatten with X.flatten(1); never slice or view to a fixed size)"),
+    (r"does not require grad|does not have a grad_fn", "output",
+     "the logits carry no gradient, so training cannot learn from them: "
+     "forward detached them (.detach(), .data, torch.no_grad()) or made "
+     "them with an op that has no gradient (argmax, round, a comparison)"),
+    (r"expected scalar type|not implemented for '(Long|Int|Bool)'|"
+     r"must be a floating|Float but found", "output",
+     "the output must be floating-point scores (logits), one per class: "
+     "not class indices or another integer tensor"),
+    (r"Target \d+ is out of bounds", "output",
+     "the output has fewer than 10 scores per image: the last layer's "
+     "out_features (or out_channels) must be 10"),
+]
+
+
+def explain(e: BaseException) -> tuple[str, str]:
+    """(why, message) for an error that ended training: the learner's
+    terms where the cause is clear, else its first line."""
+    import re
+
+    if isinstance(e, Diverged):
+        return "diverged", str(e)
+    if isinstance(e, StepError):
+        return "step", str(e)
+    text = f"{type(e).__name__}: {e}"
+    for pattern, why, message in TRAINING_ERRORS:
+        m = re.search(pattern, text)
+        if m:
+            return why, message.format(None, *m.groups())
+    first = (str(e).strip().splitlines() or [""])[0][:300]
+    return "error", f"training failed: {type(e).__name__}: {first}"
 
 
 def _print(line: str) -> None:

@@ -63,7 +63,8 @@ def export(model: nn.Module, input_shape=(1, 28, 28)) -> dict[str, nw.Graph]:
     model = copy.deepcopy(model)
     g = torch.Generator().manual_seed(0)
     # random, not zeros: a bias-free net maps zeros to zeros
-    X = torch.randn(2, *input_shape, generator=g)
+    # the probe's batch, and like the probe a batch size export keeps free
+    X = torch.randn(4, *input_shape, generator=g)
     try:
         device = next(model.parameters(), torch.zeros(())).device
         model.eval()
@@ -71,12 +72,16 @@ def export(model: nn.Module, input_shape=(1, 28, 28)) -> dict[str, nw.Graph]:
             model(X.to(device))
         model = model.cpu().to(memory_format=torch.channels_last)
         X = X.contiguous(memory_format=torch.channels_last)
-        graphs = {}
+        modules = {}
         for mode in ("train", "eval"):
             getattr(model, mode)()
-            graphs[mode] = nw.Graph(
-                mode, torch.export.export(copy.deepcopy(model), (X,))
-                .module())
+            modules[mode] = torch.export.export(
+                copy.deepcopy(model), (X,),
+                dynamic_shapes=({0: torch.export.Dim.AUTO},)).module()
+        # as the grader reads them: shapes found by running the ops,
+        # values computed from numbers alone made constants (counted)
+        graphs = nw.prepare(modules, [], seed=None,
+                            image=tuple(input_shape))
     except Exception as e:  # the learner's forward: anything can happen
         raise TraceError(f"{type(e).__name__}: {str(e)[:600]}") from e
     return graphs
