@@ -43,7 +43,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 COSTLIEST = ("test_attacks.py", "test_pass_mark.py", "test_mutants.py",
              "test_platforms.py", "test_loop.py", "test_graders.py",
              "test_docs.py", "test_notebook.py", "test_faults.py",
-             "test_recovery.py", "test_edition.py")
+             "test_recovery.py", "test_edition.py", "test_bounds.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

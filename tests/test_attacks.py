@@ -116,7 +116,7 @@ class Autograder:
                 "XDG_CACHE_HOME": str(self.cache),
                 "TINYCNN_DATA": str(self.data), **more}
 
-    def run(self, a: Attack, via: str = "gradescope",
+    def run(self, a: Attack, via: str = "gradescope", expect_rc=None,
             **env) -> tuple[dict, str]:
         """Grade `a` by Gradescope's script, or by the Classroom job's
         grading command (`via="classroom"`, which must exit 1: --strict)."""
@@ -131,8 +131,9 @@ class Autograder:
         out = subprocess.run(cmd, cwd=self.source, env=self.env(
             a.step, a.slow, **env), capture_output=True, text=True,
                              timeout=900)
-        assert out.returncode == (1 if via == "classroom" else 0), \
-            out.stdout + out.stderr
+        want = expect_rc if expect_rc is not None else (
+            1 if via == "classroom" else 0)
+        assert out.returncode == want, out.stdout + out.stderr
         return json.loads(self.results.read_text()), out.stdout + out.stderr
 
 
@@ -304,6 +305,30 @@ def test_slow_attack_loses_marks(a, via, tmp_path):
     if a.route == "weights":  # trained from the grader's own draw
         m = re.search(r"final test accuracy ([\d.]+)%", json.dumps(data))
         assert m and float(m.group(1)) < 50, data
+
+
+def deep_i0() -> str:
+    """i0's reference with a chain of 160 more ops (ReLUs on the last map,
+    which change nothing): an honest network deeper than a copy of its
+    graph could recurse."""
+    src = (ROOT / "solutions/i0/model.py").read_text()
+    old = "        X = self.pool2(X)          # (B, 24, 7, 7)\n"
+    assert old in src
+    return src.replace(old, old + "        for _ in range(160):\n"
+                                  "            X = X.relu()\n")
+
+
+@needs_root
+@pytest.mark.slow
+@pytest.mark.parametrize("via", VIAS)
+def test_a_deep_honest_network_gets_full_marks(via, tmp_path):
+    ag = Autograder(tmp_path)
+    honest = Attack("deep", "honest", deep_i0(),
+                    (ROOT / "solutions/i0/train.py").read_text(), step="i0",
+                    slow=True)
+    data, log = ag.run(honest, via, expect_rc=0)
+    assert data["score"] == len(data["tests"]) == 6, data
+    assert "Traceback" not in json.dumps(data)
 
 
 # ------------------------------------------------------------ Classroom

@@ -145,8 +145,10 @@ CHECKS = {c.id: c for c in [
            "channels before the average works too, and log_softmax after "
            "it is fine.",
            "Global max pooling, a partial average, a conv whose kernel "
-           "covers the whole map, or a classifier that also sees the "
-           "flattened map are not a GAP head."),
+           "covers the whole map, a classifier that also sees the "
+           "flattened map, or a mean over an axis that is not the map's "
+           "positions (made by expand or repeat, or by a reshape of a "
+           "Linear's output) are not a GAP head."),
           after=NETWORK),
     Check("output", "output is (B, 10) for any batch size",
           "In eval mode, batches of 1, 3, 64 and 1,000 images (the "

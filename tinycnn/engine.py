@@ -34,21 +34,24 @@ class Recipe:
 
     num_epochs    passes over the 60,000 training images (whole number,
                   1 to the step's cap)
-    batch_size    images per optimizer step (default 128)
+    batch_size    images per optimizer step, 1 to 60,000 (default 128);
+                  with "onecycle", the run needs at least 2 optimizer
+                  steps to warm up and 2 to anneal
     optimizer     "sgd" (default) or "adam"
     lr            learning rate: the peak for "onecycle", the starting
-                  value for "step" and "constant" (default 0.05)
+                  value for "step" and "constant"; above 0, at most 100
+                  (default 0.05)
     momentum      SGD momentum, 0 to 1 (default 0.9; adam ignores it)
     nesterov      SGD look-ahead momentum (default False)
-    weight_decay  L2 penalty on every parameter (default 0)
+    weight_decay  L2 penalty on every parameter, 0 to 1 (default 0)
     schedule      "onecycle": lr rises for pct_start of all batches, then
                   falls, updated every batch; "step": lr times gamma every
                   step_size epochs, updated at each epoch's end (so with
                   one epoch it never changes); "constant" (default
                   "onecycle")
     pct_start     onecycle: share of the batches spent warming up (0.25)
-    step_size     step: epochs between lr decays (1)
-    gamma         step: lr factor at each decay (0.1)
+    step_size     step: epochs between lr decays, 1 to 1000 (1)
+    gamma         step: lr factor at each decay, above 0, at most 10 (0.1)
     rotation      random rotation of each training image, at most this
                   many degrees either way (0: off)
     translate     random shift, at most this fraction of 28 px either way
@@ -58,12 +61,6 @@ class Recipe:
                   cross-entropy; 0.1 is common). The test loss stays plain.
     seed          seeds weight init, batch order, dropout and augmentation
                   (0 to 2**63 - 1)
-
-    Every field has a range (from_fields says which, when one is off):
-    num_epochs 1 to 1000 (the step's cap is lower), batch_size 1 to
-    60000, lr up to 100, weight_decay up to 1, step_size 1 to 1000, gamma
-    up to 10; OneCycle needs at least 2 optimizer steps to warm up and 2
-    to anneal.
     """
 
     num_epochs: int = 15        # passes over the 60 000 training images

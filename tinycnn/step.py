@@ -84,10 +84,19 @@ def probe_error(result: probe.Result) -> str | None:
     """Why a probe leaves nothing to train, in one line; None if it does."""
     if result.ended:
         phase = result.facts.get("phase") or "starting"
-        why = (": an endless loop, or a network far too big?"
-               if "did not finish" in result.ended else
-               ": learner code must not exit or signal; its output ended "
-               f"with: {result.last_line!r}")
+        if "did not finish" in result.ended:
+            why = ": an endless loop, or a network far too big?"
+        elif phase.startswith(("torch.export", "saving")):
+            # the grader's own work on the network, after learner code ran
+            how = result.ended.replace("ended the grading process",
+                                       "stopped")
+            return (f"tracing your network {how} during {phase}: most "
+                    "likely it needs more memory than the sandbox allows "
+                    "(TINYCNN_PROBE_MEMORY_GB, 8 GB by default); if your "
+                    "forward exits or signals, it must not")
+        else:
+            why = (": learner code must not exit or signal; its output "
+                   f"ended with: {result.last_line!r}")
         return f"your code {result.ended} during {phase}{why}"
     for phase in ("import model.py", "Net()", "Net().to(channels_last)",
                   "forward (train mode)",

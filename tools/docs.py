@@ -164,13 +164,22 @@ def design_md(step: str) -> str:
 
 
 def rules_md() -> str:
-    """Every check's rule, and which steps grade it."""
+    """Every check's rule, and which steps grade it; then each step's time
+    budget (course.Spec.minutes)."""
     rows = ["| check | steps | rule |", "|---|---|---|"]
     for key, check in course.CHECKS.items():
         steps = ", ".join(s for s, spec in course.STEPS.items()
                           if key in spec.checks)
         rows.append(f"| {key} | {steps} | {check.rule} |")
-    return "\n".join(rows) + "\n"
+    budgets = ", ".join(f"{s} {spec.minutes} min"
+                        for s, spec in course.STEPS.items())
+    return "\n".join(rows) + (
+        "\n\nTime budget of a grade's training, on the grading machine: "
+        f"{budgets}. Training stops as soon as its estimate after the "
+        "first batches is over it. Memory budget: three quarters of the "
+        "machine's memory (or its container's), at most 8 GB. An "
+        "instructor sets others with `TINYCNN_TIME_BUDGET_MIN` and "
+        "`TINYCNN_MEMORY_GB`.\n")
 
 
 def grade_mistakes(step: str) -> list[dict[str, dict]]:
