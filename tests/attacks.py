@@ -17,10 +17,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mutants import BIG as _BIG
-from mutants import HEAD, SHAPES_BIG
+from mutants import HEAD, SHAPES_BIG, edit
 
 # 500K parameters, no GAP head: fails params and gap when graded honestly
 BIG = _BIG + SHAPES_BIG
+DROP = "        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)\n"
+RETURN = "        return self.fc(x.flatten(1))\n"
+
+
+def big(ret: str, init: str = "") -> str:
+    """That network (without its table) with the last line of forward
+    replaced by `ret`, and `init` added to __init__."""
+    out = edit(_BIG, (RETURN, ret))
+    anchor = "        self.fc = nn.Linear(64 * 28 * 28, 10)\n"
+    return edit(out, (anchor, anchor + init)) if init else out
 
 TRAIN = '''from tinycnn import Recipe
 
@@ -247,37 +257,21 @@ def recipe():
            says=("numbers into its ops",)),
     # ----------------------------------------- what the checks see (41)
     Attack("a 0/1 factor from the batch size switches dropout and GAP",
-           "batch size", HEAD + '''
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c = nn.Conv2d(1, 64, 3, padding=1)
-        self.bn = nn.BatchNorm2d(64)
-        self.head = nn.Linear(64, 10)
-        self.fc = nn.Linear(64 * 28 * 28, 10)
-
-    def forward(self, x):
-        x = self.bn(self.c(x)).relu()
-        f = torch.tensor(1.0) * (x.shape[0] <= 100)
-        x = f * F.dropout(x, 0.1, self.training) + (1 - f) * x
-        return f * self.head(x.mean((2, 3))) + (1 - f) * self.fc(x.flatten(1))
-''' + SHAPES_BIG.replace('"fc": (10,)', '"g": (64,), "head": (10,), "fc": (10,)'),
+           "batch size", HEAD + edit(big(
+               "        return f * self.head(x.mean((2, 3))) + (1 - f) * "
+               "self.fc(x.flatten(1))\n",
+               "        self.head = nn.Linear(64, 10)\n"),
+               (DROP, "        x = self.bn(self.c(x)).relu()\n"
+                      "        f = torch.tensor(1.0) * (x.shape[0] <= 100)\n"
+                      "        x = f * F.dropout(x, 0.1, self.training) + "
+                      "(1 - f) * x\n")) + SHAPES_BIG.replace(
+               '"fc": (10,)', '"g": (64,), "head": (10,), "fc": (10,)'),
            lose=("builds",), says=("batch size as a value",)),
     Attack("a fake global average: a mean over an axis made by expand",
-           "fake average", HEAD + '''
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c = nn.Conv2d(1, 64, 3, padding=1)
-        self.bn = nn.BatchNorm2d(64)
-        self.fc = nn.Linear(64 * 28 * 28, 10)
-
-    def forward(self, x):
-        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
-        z = x.flatten(1).unsqueeze(-1).expand(-1, -1, 2).mean(-1)
-        return self.fc(z)
-''' + SHAPES_BIG, lose=("params", "gap"),
-           says=("not a map's positions",)),
+           "fake average", HEAD + big(
+               "        z = x.flatten(1).unsqueeze(-1).expand(-1, -1, 2)"
+               ".mean(-1)\n        return self.fc(z)\n") + SHAPES_BIG,
+           lose=("params", "gap"), says=("not a map's positions",)),
     Attack("layer_shapes() holds a 5,000-digit int and a raising repr",
            "layer table", BIG.join([HEAD, '''
 
@@ -291,20 +285,11 @@ def layer_shapes():
 ''']), lose=("params", "gap", "shapes"), says=("5000 digits",),
            not_says=("ended the grading process",)),
     Attack("forward fails on the grader's own starting weights",
-           "starting weights", HEAD + '''
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c = nn.Conv2d(1, 64, 3, padding=1)
-        self.bn = nn.BatchNorm2d(64)
-        self.fc = nn.Linear(64 * 28 * 28, 10)
-        self.sel = nn.Parameter(torch.linspace(0, 0.06, 64))
-
-    def forward(self, x):
-        x = F.dropout(self.bn(self.c(x)).relu(), 0.1, self.training)
-        x = x.index_select(1, (self.sel.abs() * 1000).long())
-        return self.fc(x.flatten(1))
-''' + SHAPES_BIG, lose=("builds",),
+           "starting weights", HEAD + big(
+               "        x = x.index_select(1, (self.sel.abs() * 1000).long())"
+               "\n" + RETURN,
+               "        self.sel = nn.Parameter(torch.linspace(0, 0.06, 64))"
+               "\n") + SHAPES_BIG, lose=("builds",),
            says=("weights the grader starts from",)),
     Attack("the reference at batch_size 60000: 70 GB of activations",
            "memory", "{reference}", train='''from tinycnn import Recipe

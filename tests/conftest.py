@@ -56,6 +56,24 @@ def root() -> Path:
     return ROOT
 
 
+def copy_step(step: str, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of `step`'s reference to break, with runs kept in tmp."""
+    import shutil
+
+    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
+    folder = tmp_path / "impl" / step
+    shutil.copytree(ROOT / "solutions" / step, folder)
+    return folder
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    """Replace `old` (which must be there) by `new` in folder/name."""
+    path = folder / name
+    src = path.read_text()
+    assert old in src
+    path.write_text(src.replace(old, new))
+
+
 def with_ctrl_c() -> None:
     """Popen's preexec_fn for a child the test stops with SIGINT, as a
     terminal's Ctrl-C would. A runner that starts the suite in the

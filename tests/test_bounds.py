@@ -3,7 +3,6 @@ may spend on one network, and what it says when a network needs more."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 from dataclasses import asdict
 
 import pytest
+from conftest import copy_step, edit
 
 from tinycnn import autograde, bounded, budget, probe, sizes
 from tinycnn.checks import Fail
@@ -21,17 +21,7 @@ from tinycnn.paths import ROOT
 
 @pytest.fixture
 def i0(tmp_path, monkeypatch):
-    """A copy of i0's reference, runs kept in tmp."""
-    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
-    folder = tmp_path / "impl" / "i0"
-    shutil.copytree(ROOT / "solutions/i0", folder)
-    return folder
-
-
-def edit(folder, name, old, new):
-    path = folder / name
-    assert old in path.read_text()
-    path.write_text(path.read_text().replace(old, new))
+    return copy_step("i0", tmp_path, monkeypatch)
 
 
 def test_the_budgets_come_from_the_environment(monkeypatch):
@@ -112,9 +102,7 @@ def _job(folder, result, **over) -> bounded.Job:
 def test_a_trainer_out_of_memory_says_so(tmp_path, monkeypatch):
     """The trainer's own limit: an allocation past it is an error the
     child reports as memory, not a grader killed."""
-    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
-    folder = tmp_path / "impl" / "i3"
-    shutil.copytree(ROOT / "solutions/i3", folder)
+    folder = copy_step("i3", tmp_path, monkeypatch)
     result = probe.run(folder)
     try:
         job = _job(folder, result, memory=1 << 20,

@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 import pytest
 import torch
+from conftest import copy_step, edit
 
 from tinycnn import data, records
 from tinycnn.bounded import reusable
@@ -20,19 +21,9 @@ from tinycnn.step import code_hash, run_dir, train_step
 
 
 @pytest.fixture
-def step_dir(tmp_path, root, monkeypatch):
+def step_dir(tmp_path, monkeypatch):
     """A copy of the i3 reference to break, with runs kept in tmp."""
-    monkeypatch.setenv("TINYCNN_RUNS", str(tmp_path / "runs"))
-    folder = tmp_path / "impl" / "i3"
-    shutil.copytree(root / "solutions/i3", folder)
-    return folder
-
-
-def edit(folder, name, old, new):
-    path = folder / name
-    src = path.read_text()
-    assert old in src
-    path.write_text(src.replace(old, new))
+    return copy_step("i3", tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------- learner code
