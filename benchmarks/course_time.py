@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from tinycnn.course import STEPS
+from tinycnn.grade.trainer import run_dir
 from tinycnn.paths import ROOT, write_atomic
-from tinycnn.records import RECORD
-from tinycnn.step import run_dir
+from tinycnn.train.records import RECORD
 
 if str(ROOT) not in sys.path:  # run as a script: make benchmarks.* importable
     sys.path.insert(0, str(ROOT))
@@ -37,7 +37,7 @@ def machine_slug(device) -> str:
     """The file's name part: cpu-amx, cpu-avx512, ..., or the GPU's name."""
     import torch
 
-    from tinycnn.precision import cpu_flags
+    from tinycnn.train.precision import cpu_flags
 
     if device.type == "cuda":
         return torch.cuda.get_device_name(device).split()[-1].lower()
@@ -71,7 +71,7 @@ def grade(step: str) -> dict:
 
 def main() -> None:
     from benchmarks.seeds import platform_label
-    from tinycnn.device import pick_device
+    from tinycnn.train.device import pick_device
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", nargs="+", default=list(STEPS))

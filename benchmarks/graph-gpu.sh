@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 30 on a lent GPU, in one device call: the captured training step
-# (tinycnn/graphed.py) checked, timed against the eager one, graded, and
+# (tinycnn/train/graphed.py) checked, timed against the eager one, graded, and
 # trained on ten seeds per reference. Results land in $OUT (default
 # benchmarks/results): graph-gpu.log, train_speed-cuda.json, grade-i3.log,
 # graph-seeds-cuda.json[l]/md. MNIST comes along as .carry/data (gzip
@@ -10,7 +10,7 @@
 # Each part has its own time limit, so a slow part leaves the others time.
 set -u
 if [ "${1:-}" = prepare ]; then
-  raw=$(python3 -c "from tinycnn.data import ensure_mnist; print(ensure_mnist())") || exit 1
+  raw=$(python3 -c "from tinycnn.train.data import ensure_mnist; print(ensure_mnist())") || exit 1
   mkdir -p .carry/data/MNIST/raw
   for f in "$raw"/*-ubyte "$raw"/*-ubyte.gz; do
     [ -f "$f" ] || continue

@@ -15,9 +15,10 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.train_speed import baseline_net
-from tinycnn.data import load_mnist
-from tinycnn.engine import Recipe, prepare, train_batch
-from tinycnn.precision import choose
+from tinycnn.train.data import load_mnist
+from tinycnn.train.precision import choose
+from tinycnn.train.recipe import Recipe
+from tinycnn.train.step import prepare, train_batch
 
 
 def main() -> None:

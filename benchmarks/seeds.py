@@ -36,9 +36,9 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
 
     from benchmarks.variants import VARIANTS
     from benchmarks.variants import folder as variant_folder
-    from tinycnn.device import pick_device
-    from tinycnn.engine import Diverged
-    from tinycnn.step import train_step
+    from tinycnn.grade.trainer import train_step
+    from tinycnn.train.device import pick_device
+    from tinycnn.train.recipe import Diverged
 
     torch.set_num_threads(threads)
     variant = VARIANTS.get(folder)
@@ -74,8 +74,8 @@ def platform_label(device: str) -> str:
     TINYCNN_PRECISION overrode the machine's choice."""
     import torch
 
-    from tinycnn.device import pick_device
-    from tinycnn.precision import choose, cpu_flags, cpu_name, forced
+    from tinycnn.train.device import pick_device
+    from tinycnn.train.precision import choose, cpu_flags, cpu_name, forced
 
     dev = pick_device(device)
     precision = choose(dev)[0]

@@ -8,7 +8,7 @@ rotation up to 7 degrees) in one process on the same machine:
   engine   whole set in memory as uint8, batched rotation on the device,
            channels_last, channel-wise Dropout2d; on a CPU timed in both
            fp32 and bf16 autocast, and the precision the engine picks on
-           this machine (tinycnn.precision) is named
+           this machine (tinycnn.train.precision) is named
 
 Each is timed over --batches steps after a short warm-up and scaled to
 the 469 steps of an epoch. The result names the CPU model and its torch
@@ -24,7 +24,7 @@ bf16 in interleaved rounds, so the ratio is what a run would see.
 
 --graph (CUDA) also trains those references as a grade does (engine.fit)
 for --graph-epochs epochs, eager and replayed as a CUDA graph
-(tinycnn/graphed.py), and gives each path's capture, first epoch, later
+(tinycnn/train/graphed.py), and gives each path's capture, first epoch, later
 epochs and the whole recipe's run they add up to.
 
     python benchmarks/train_speed.py [--batches 100] [--device cpu]
@@ -44,12 +44,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinycnn.data import MEAN, STD, ensure_mnist, load_mnist
-from tinycnn.device import describe, pick_device
-from tinycnn.engine import Recipe, evaluate, fit, make_optimizer, prepare, train_batch
+from tinycnn.grade.trainer import load_step
 from tinycnn.paths import ROOT
-from tinycnn.precision import choose, cpu_name
-from tinycnn.step import load_step
+from tinycnn.train.data import MEAN, STD, ensure_mnist, load_mnist
+from tinycnn.train.device import describe, pick_device
+from tinycnn.train.engine import fit
+from tinycnn.train.precision import choose, cpu_name
+from tinycnn.train.recipe import Recipe, make_optimizer
+from tinycnn.train.step import evaluate, prepare, train_batch
 
 BATCHES_PER_EPOCH = math.ceil(60_000 / 128)
 

@@ -95,7 +95,7 @@ for mode in ("train", "eval"):
     Attack("the graph files rewritten: an op that reads a file", "archive",
            HEAD + '''
 import json, os
-import tinycnn.graphfile as gf
+import tinycnn.sandbox.graphfile as gf
 
 _write = gf.write
 
@@ -118,7 +118,7 @@ gf.write = write
     Attack("the graph files rewritten: a Python call and pickled tensors",
            "archive", HEAD + '''
 import json, os, pickle
-import tinycnn.graphfile as gf
+import tinycnn.sandbox.graphfile as gf
 
 _write = gf.write
 
@@ -161,8 +161,8 @@ for d in ("{root}/checks/i3", "{root}", "{root}/tinycnn"):
     # ---------------------------------------------------- the course tree
     Attack("the engine and the grader edited on disk", "course tree",
            HEAD + '''
-for f in ("{root}/tinycnn/engine.py", "{root}/tinycnn/checks.py",
-          "{root}/tinycnn/grading.py"):
+for f in ("{root}/tinycnn/train/engine.py", "{root}/tinycnn/grade/checks.py",
+          "{root}/tinycnn/grade/run.py"):
     try:
         open(f, "a").write("\\nraise SystemExit('edited')\\n")
     except OSError:

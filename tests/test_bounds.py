@@ -12,11 +12,13 @@ from dataclasses import asdict
 import pytest
 from conftest import copy_step, edit
 
-from tinycnn import autograde, bounded, budget, probe, sizes
-from tinycnn.checks import Fail
+from tinycnn import autograde
 from tinycnn.course import STEPS
-from tinycnn.grading import Grade
+from tinycnn.grade import bounded, budget, sizes
+from tinycnn.grade.checks import Fail
+from tinycnn.grade.run import Grade
 from tinycnn.paths import ROOT
+from tinycnn.sandbox import probe
 
 
 @pytest.fixture
@@ -81,12 +83,12 @@ def test_a_batch_over_the_memory_budget_fails_before_training(
 
 
 def _job(folder, result, **over) -> bounded.Job:
-    from tinycnn.step import fingerprint_of, read_recipe
+    from tinycnn.grade.trainer import fingerprint_of, read_recipe
 
     recipe = read_recipe(result)
     for k, v in over.pop("recipe", {}).items():
         setattr(recipe, k, v)
-    from tinycnn import network
+    from tinycnn.grade import network
 
     graphs = network.load(result.out, recipe.seed)
     return bounded.Job(**{
@@ -151,7 +153,7 @@ def test_results_survive_a_grader_killed_while_training(i0, tmp_path):
                 break
             time.sleep(0.2)
         deadline = time.monotonic() + 60
-        while not (trainers := _children(proc.pid, "tinycnn.bounded")) \
+        while not (trainers := _children(proc.pid, "tinycnn.grade.bounded")) \
                 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert trainers, "no trainer started"
@@ -200,7 +202,7 @@ def _children(pid: int, marker: str) -> list[int]:
 def test_the_memory_a_batch_needs_grows_with_the_batch(tmp_path):
     result = probe.run(ROOT / "solutions/i3")
     try:
-        from tinycnn import network
+        from tinycnn.grade import network
 
         gm = network.load(result.out, 1)["train"].gm
         one, ten = (sizes.training_bytes(gm, b) for b in (100, 1000))
@@ -215,7 +217,7 @@ def test_a_probe_killed_while_tracing_is_not_blamed_on_learner_code():
     memory) says so; killed while learner code ran, it blames that."""
     from pathlib import Path
 
-    from tinycnn.step import probe_error
+    from tinycnn.grade.trainer import probe_error
 
     def ended(phase):
         return probe_error(probe.Result(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinycnn import data
+from tinycnn.train import data
 
 
 def test_idx_round_trip():

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from tinycnn import network
 from tinycnn.course import STEPS as SPECS
+from tinycnn.grade import network
 from tools import docs, pictures
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -369,7 +369,7 @@ def test_reference_records_say_how_they_trained():
 def test_recipe_page_documents_every_field():
     import dataclasses
 
-    from tinycnn.engine import Recipe
+    from tinycnn.train.recipe import Recipe
     from tools.docs import recipe_fields, recipe_md
 
     names = [f.name for f in dataclasses.fields(Recipe)]

@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from tinycnn import records
-from tinycnn.engine import Diverged, Recipe, augment, fit
-from tinycnn.step import load_step
+from tinycnn.grade.trainer import load_step
+from tinycnn.train import records
+from tinycnn.train.engine import fit
+from tinycnn.train.recipe import Diverged, Recipe
+from tinycnn.train.step import augment
 
 
 def tiny_data(n=512):
@@ -97,7 +99,7 @@ def test_a_thin_pass_says_how_often_it_would_pass(tmp_path):
     """The grade's note on a pass within the references' seed spread of
     the mark: from recorded deviations, how many moved onto this result
     would still pass; nothing for a comfortable pass or without records."""
-    from tinycnn.odds import deviations, thin
+    from tinycnn.grade.odds import deviations, thin
 
     devs = deviations({"cpu": [99.40, 99.50, 99.60], "one run": [99.9]})
     assert devs == [-0.1, 0.0, 0.1]
@@ -115,24 +117,25 @@ def test_the_estimate_skips_the_warm_up(monkeypatch):
     real time; timing the first 21 batches, as before, was 4.5 times it."""
     import types
 
-    from tinycnn import engine
+    from tinycnn.train import engine, step
+    from tinycnn.train.recipe import Recipe
 
     clock = types.SimpleNamespace(now=0.0, batches=0)
     monkeypatch.setattr(engine, "time", types.SimpleNamespace(
         perf_counter=lambda: clock.now))
-    real_batch = engine.train_batch
+    real_batch = step.train_batch
 
     def timed_batch(*a, **k):
         clock.now += 1.0 if clock.batches < 10 else 0.1
         clock.batches += 1
         return real_batch(*a, **k)
 
-    monkeypatch.setattr(engine, "train_batch", timed_batch)
+    monkeypatch.setattr(step, "train_batch", timed_batch)
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
     X = torch.randint(0, 256, (100 * 8, 1, 28, 28), dtype=torch.uint8)
     y = torch.randint(0, 10, (100 * 8,))
     said = []
-    engine.fit(net, engine.Recipe(num_epochs=3, batch_size=8), (X, y, X, y),
+    engine.fit(net, Recipe(num_epochs=3, batch_size=8), (X, y, X, y),
                torch.device("cpu"), progress=False, precision="fp32",
                on_estimate=said.append)
     assert clock.batches == 300 and len(said) == 1

@@ -11,13 +11,13 @@ import pytest
 import torch
 from conftest import copy_step, edit
 
-from tinycnn import data, records
-from tinycnn.bounded import reusable
-from tinycnn.checks import Fail
 from tinycnn.course import STEPS
-from tinycnn.grading import Grade
-from tinycnn.network import INIT, GradedNet, graph_hash, load, weight_count
-from tinycnn.step import code_hash, run_dir, train_step
+from tinycnn.grade.bounded import reusable
+from tinycnn.grade.checks import Fail
+from tinycnn.grade.network import INIT, GradedNet, graph_hash, load, weight_count
+from tinycnn.grade.run import Grade
+from tinycnn.grade.trainer import code_hash, run_dir, train_step
+from tinycnn.train import data, records
 
 
 @pytest.fixture
@@ -56,8 +56,8 @@ def test_data_error_during_a_grade_is_its_message(step_dir, monkeypatch):
 def test_a_killed_graders_probe_folder_is_removed_by_the_next(tmp_path):
     """kill -9 skips cleanup: the next probe removes folders whose grader
     (the pid in their name) is gone, and only those."""
-    from tinycnn import probe
-    from tinycnn.sandbox import workdir
+    from tinycnn.sandbox import probe
+    from tinycnn.sandbox.isolation import workdir
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -94,7 +94,7 @@ def test_interrupted_training_leaves_no_record(step_dir, monkeypatch):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("tinycnn.step.fit", interrupted)
+    monkeypatch.setattr("tinycnn.grade.trainer.fit", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_step(step_dir, torch.device("cpu"), progress=False)
     assert records.load(run_dir(step_dir)) is None
@@ -137,7 +137,7 @@ def test_record_that_does_not_match_is_not_reused(step_dir, differs):
 
 def test_checkpoint_of_another_architecture_is_refused(step_dir, root,
                                                        tmp_path):
-    from tinycnn import probe
+    from tinycnn.sandbox import probe
 
     other = probe.run(root / "solutions/i2")
     g = grade_i3(step_dir)

@@ -15,9 +15,9 @@ import pytest
 from conftest import ROOT, grade, with_ctrl_c
 
 from tinycnn.course import CHECKS, STEPS, structure, title
-from tinycnn.plugin import make_tests
-from tinycnn.probe import PREFIX
-from tinycnn.sandbox import temp_root
+from tinycnn.grade.plugin import make_tests
+from tinycnn.sandbox.isolation import temp_root
+from tinycnn.sandbox.probe import PREFIX
 
 STEP_NAMES = list(STEPS)
 

@@ -1,4 +1,4 @@
-"""The step a CUDA graph records (tinycnn/graphed.py), run on the CPU:
+"""The step a CUDA graph records (tinycnn/train/graphed.py), run on the CPU:
 PyTorch's optimizers and schedulers are the oracle for its update, the
 eager loop for a whole run. A fake capture stands in for CUDA's (it
 warms up as the real one does, then replays by calling the step), so
@@ -11,8 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from tinycnn import engine, graphed
-from tinycnn.engine import EagerStep, Recipe, fit
+from tinycnn.train import graphed
+from tinycnn.train.engine import fit
+from tinycnn.train.recipe import Recipe
+from tinycnn.train.step import EagerStep
 
 CPU = torch.device("cpu")
 
@@ -146,10 +148,11 @@ def test_a_step_waits_for_nothing(name):
 def test_the_reference_steps_wait_for_nothing():
     """The same for each reference network as the grader trains it (its
     exported graphs) with its own recipe."""
-    from tinycnn import network, probe
     from tinycnn.course import STEPS
+    from tinycnn.grade import network
+    from tinycnn.grade.trainer import read_recipe
     from tinycnn.paths import ROOT
-    from tinycnn.step import read_recipe
+    from tinycnn.sandbox import probe
 
     X, y = data()[:2]
     for step_name in STEPS:
@@ -215,20 +218,20 @@ def test_the_path_by_device_and_switch(monkeypatch):
     default; an explicit `graph` wins; anything else is an error."""
     cuda = torch.device("cuda")  # a name only: no GPU needed
     monkeypatch.delenv("TINYCNN_GRAPH", raising=False)
-    assert engine.wants_graph(cuda) is engine.GRAPH_BY_DEFAULT
-    monkeypatch.setattr(engine, "GRAPH_BY_DEFAULT", True)
-    assert engine.wants_graph(cuda) and not engine.wants_graph(CPU)
+    assert graphed.wanted(cuda) is graphed.GRAPH_BY_DEFAULT
+    monkeypatch.setattr(graphed, "GRAPH_BY_DEFAULT", True)
+    assert graphed.wanted(cuda) and not graphed.wanted(CPU)
     monkeypatch.setenv("TINYCNN_GRAPH", "0")
-    assert not engine.wants_graph(cuda)
-    monkeypatch.setattr(engine, "GRAPH_BY_DEFAULT", False)
+    assert not graphed.wanted(cuda)
+    monkeypatch.setattr(graphed, "GRAPH_BY_DEFAULT", False)
     monkeypatch.setenv("TINYCNN_GRAPH", "1")
-    assert engine.wants_graph(cuda) and not engine.wants_graph(CPU)
+    assert graphed.wanted(cuda) and not graphed.wanted(CPU)
     monkeypatch.setenv("TINYCNN_GRAPH", "yes")
     with pytest.raises(ValueError, match="TINYCNN_GRAPH='yes'"):
-        engine.wants_graph(cuda)
+        graphed.wanted(cuda)
     monkeypatch.setenv("TINYCNN_GRAPH", "1")
     asked = []
-    monkeypatch.setattr(engine, "trainer", lambda *a: asked.append(a[-1])
+    monkeypatch.setattr(graphed, "choose", lambda *a: asked.append(a[-1])
                         or EagerStep(*a[:-1]))
     fits(RECIPES["sgd onecycle"])
     fits(RECIPES["sgd onecycle"], graph=True)
@@ -273,10 +276,11 @@ def test_every_reference_is_captured_and_a_syncing_net_falls_back():
     """Each reference as the grader trains it (its exported graphs) runs
     as a graph on CUDA; a network that reads a value back trains eagerly
     and says why."""
-    from tinycnn import network, probe
     from tinycnn.course import STEPS
+    from tinycnn.grade import network
+    from tinycnn.grade.trainer import read_recipe
     from tinycnn.paths import ROOT
-    from tinycnn.step import read_recipe
+    from tinycnn.sandbox import probe
 
     cuda = torch.device("cuda")
     for step_name in STEPS:

@@ -75,7 +75,7 @@ def test_status_does_not_send_a_learner_back(repo, monkeypatch):
     """A learner who designed i3 straight away: once it passed, next is
     i4, not i0's skeleton; once i4 passed too, status says the goal is
     reached and lists the steps not passed, with no 'next'."""
-    from tinycnn import loop
+    from tinycnn.learner import loop
 
     solve(repo, "i3")
     won = {"i3"}

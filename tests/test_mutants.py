@@ -8,12 +8,12 @@ import time
 import pytest
 from mutants import MUTANTS
 
-from tinycnn import probe
 from tinycnn.course import STEPS, structure
-from tinycnn.grading import run_many
+from tinycnn.grade.run import run_many
+from tinycnn.grade.trainer import probe_error
 from tinycnn.paths import ROOT
-from tinycnn.probe_many import probed
-from tinycnn.step import probe_error
+from tinycnn.sandbox import probe
+from tinycnn.sandbox.probe_many import probed
 from tools.docs import mistakes_md
 from tools.mistakes import mistakes
 

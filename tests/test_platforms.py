@@ -82,7 +82,7 @@ def test_the_learner_path_runs_without_posix(tmp_path):
 
 
 def test_no_flock_means_no_lock_not_an_error(tmp_path, monkeypatch):
-    from tinycnn import records
+    from tinycnn.train import records
 
     with open(tmp_path / "a", "a", encoding="utf-8") as one, \
             open(tmp_path / "a", "a", encoding="utf-8") as two:

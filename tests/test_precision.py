@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from tinycnn import precision
-from tinycnn.engine import train_batch
+from tinycnn.train import precision
+from tinycnn.train.step import train_batch
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import shutil
 import pytest
 import torch
 
-from tinycnn import initial, probe
-from tinycnn.network import load
-from tinycnn.step import load_step
+from tinycnn.grade import initial
+from tinycnn.grade.network import load
+from tinycnn.grade.trainer import load_step
+from tinycnn.sandbox import probe
 
 
 def start(folder, seed):

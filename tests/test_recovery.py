@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 import torch
 
-from tinycnn import data, records
 from tinycnn.paths import ROOT
+from tinycnn.train import data, records
 
 
 def _obey_file_modes() -> None:
@@ -59,7 +59,7 @@ def as_unprivileged(code: str, env: dict, cwd: Path) -> subprocess.CompletedProc
 # prints the DataError's message, or the traceback of anything else.
 ENSURE = """
 import traceback
-from tinycnn import data
+from tinycnn.train import data
 def offline(raw, names):
     raise data.DataError("offline (test)")
 data.SOURCES = {{"mirrors": offline}}
@@ -187,7 +187,7 @@ def test_extra_folder_in_raw_does_not_break_the_listing(tmp_path):
 
 TRAIN_I0 = """
 import time, torch
-from tinycnn.step import StepError, train_step
+from tinycnn.grade.trainer import StepError, train_step
 t0 = time.time()
 try:
     train_step({folder!r}, torch.device("cpu"), progress=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from tinycnn.skeleton import strip
+from tinycnn.learner.skeleton import strip
 from tools.derive import derived
 
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tinycnn.step import load_step
-from tinycnn.summary import beside, markdown, summarize, text
+from tinycnn.grade.trainer import load_step
+from tinycnn.learner.summary import beside, markdown, summarize, text
 
 
 def test_i3_table_by_hand(root):
@@ -207,9 +207,9 @@ def test_every_legit_design_of_the_library_gets_its_layers(tmp_path):
     and the grader's own parameter count as the total."""
     from mutants import MUTANTS
 
-    from tinycnn import network as nw
-    from tinycnn import shape_table
-    from tinycnn.summary import export, rows_of
+    from tinycnn.grade import network as nw
+    from tinycnn.grade import shape_table
+    from tinycnn.learner.summary import export, rows_of
 
     legit = [m for m in MUTANTS if m.kind == "legit"]
     assert len(legit) >= 15

@@ -15,9 +15,9 @@ import torch
 from benchmarks.nets import NETS
 from benchmarks.variants import VARIANTS, folder
 from tinycnn.course import STEPS
-from tinycnn.engine import Recipe
+from tinycnn.grade.trainer import load_step
 from tinycnn.paths import ROOT
-from tinycnn.step import load_step
+from tinycnn.train.recipe import Recipe
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -98,8 +98,8 @@ def test_a_variant_folder_probes_in_the_graders_sandbox(name):
     own) brings what it imports: the sandbox shows a step nothing outside
     its folder (before, every delta failed: 'solutions/i2 has no
     model.py')."""
-    from tinycnn import probe
-    from tinycnn.step import probe_error
+    from tinycnn.grade.trainer import probe_error
+    from tinycnn.sandbox import probe
 
     assert probe_error(probe.run(folder(name))) is None
 

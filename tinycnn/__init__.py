@@ -5,8 +5,8 @@ the course manifest) does not pay for importing it."""
 
 import importlib
 
-_FROM = {"Recipe": "tinycnn.engine", "grade": "tinycnn.loop",
-         "main": "tinycnn.step"}
+_FROM = {"Recipe": "tinycnn.train.recipe", "grade": "tinycnn.learner.loop",
+         "main": "tinycnn.grade.trainer"}
 __all__ = list(_FROM)
 __version__ = "0.1.0"
 

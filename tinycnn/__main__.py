@@ -61,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in ("status", "watch", "hint", "reset", "solution"):
         return _loop(args)
     if args.cmd == "data":
-        from tinycnn.data import DataError, ensure_mnist, md5
+        from tinycnn.train.data import DataError, ensure_mnist, md5
 
         try:
             raw = ensure_mnist(args.root)
         except DataError as e:
             print(e, file=sys.stderr)
             return 1
-        from tinycnn.data import FILES
+        from tinycnn.train.data import FILES
 
         for name in FILES:  # only ours: other files and folders are not
             print(f"{md5(raw / name)}  {raw / name}")
@@ -80,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(args: argparse.Namespace) -> int:
     """The table from the traced graph, the learner's layer_shapes()
     beside it with the grader's verdict on it, and the budget left."""
-    from tinycnn import course, shape_table
-    from tinycnn import summary as sm
-    from tinycnn.step import load_step
+    from tinycnn import course
+    from tinycnn.grade import shape_table
+    from tinycnn.grade.trainer import load_step
+    from tinycnn.learner import summary as sm
 
     try:
         module = load_step(args.folder).model
@@ -134,7 +135,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _loop(args: argparse.Namespace) -> int:
-    from tinycnn import loop
+    from tinycnn.learner import loop
 
     if args.cmd == "status":
         loop.status(args.impl)

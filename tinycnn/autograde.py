@@ -28,9 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tinycnn import sandbox
 from tinycnn.course import LEARNER_FILES, STEPS
 from tinycnn.paths import ROOT, write_atomic
+from tinycnn.sandbox import isolation as sandbox
 
 MAX_FILE = 5 << 20  # bytes of model.py or train.py
 
@@ -38,7 +38,7 @@ MAX_FILE = 5 << 20  # bytes of model.py or train.py
 def submission(src: Path, dest: Path, step: str) -> list[str]:
     """Copy the two files (plain files only) into `dest`; the skeleton
     stands in for a missing one. Returns what was substituted."""
-    from tinycnn.loop import skeleton
+    from tinycnn.learner.loop import skeleton
 
     dest.mkdir(parents=True)
     missing = []
@@ -75,7 +75,7 @@ def _bounded(env: dict):
         return None
     import resource
 
-    from tinycnn.budget import memory_bytes
+    from tinycnn.grade.budget import memory_bytes
 
     limit = memory_bytes(env) + (2 << 30)  # Python, torch and MNIST
 

@@ -1,7 +1,7 @@
 """Every file that follows from the course manifest (tinycnn/course.py)
 and the solutions, written in one go:
 
-- steps/iN/*.py: the learner's skeletons (tinycnn.skeleton);
+- steps/iN/*.py: the learner's skeletons (tinycnn.learner.skeleton);
 - checks/iN/test_iN.py: the thin grader of each step;
 - the "Steps" section of mkdocs.yml's nav;
 - the step matrix of the Classroom workflow;
@@ -22,12 +22,12 @@ import re
 from pathlib import Path
 
 from tinycnn.course import STEPS
-from tinycnn.skeleton import generate
+from tinycnn.learner.skeleton import generate
 
 CHECK_FILE = '''"""Grader for step {step}: one test per check that tinycnn/course.py
 lists for {step}; the rules are in course.CHECKS and in the lesson."""
 
-from tinycnn.plugin import make_tests
+from tinycnn.grade.plugin import make_tests
 
 globals().update(make_tests("{step}"))
 '''

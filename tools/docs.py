@@ -27,11 +27,12 @@ from pathlib import Path
 
 import torch
 
-from tinycnn import course, grading
+from tinycnn import course
 from tinycnn.course import duration
-from tinycnn.odds import deviations
-from tinycnn.step import ROOT, load_step
-from tinycnn.summary import markdown, summarize
+from tinycnn.grade import run as grading
+from tinycnn.grade.odds import deviations
+from tinycnn.grade.trainer import ROOT, load_step
+from tinycnn.learner.summary import markdown, summarize
 from tools import pictures
 from tools.evidence import (
     REF,
@@ -281,8 +282,8 @@ def confusion(step: str) -> tuple[str, bytes, bytes]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tinycnn.engine import prepare
-    from tinycnn.network import GradedNet
+    from tinycnn.grade.network import GradedNet
+    from tinycnn.train.step import prepare
 
     # the checkpoint is the traced network's, as the grader loads it
     net = GradedNet(reference_graphs(step))
@@ -346,7 +347,7 @@ def results_example(step: str, impl: str) -> str:
 
 def recipe_fields() -> dict[str, str]:
     """{field: what it does}, read from Recipe's docstring (help(Recipe))."""
-    from tinycnn.engine import Recipe
+    from tinycnn.train.recipe import Recipe
 
     names = [f.name for f in dataclasses.fields(Recipe)]
     text, found, current = Recipe.__doc__ or "", {}, None
@@ -365,7 +366,7 @@ def recipe_fields() -> dict[str, str]:
 def recipe_md() -> str:
     """Every Recipe field: type, default, what it does, and which steps'
     reference recipes set it (to what)."""
-    from tinycnn.engine import Recipe
+    from tinycnn.train.recipe import Recipe
 
     what = recipe_fields()
     used: dict[str, list[str]] = {}
@@ -387,7 +388,8 @@ def recipe_md() -> str:
 @functools.cache
 def reference_graphs(step: str) -> dict:
     """The reference's network as the grader traces it (probed once)."""
-    from tinycnn import network, probe
+    from tinycnn.grade import network
+    from tinycnn.sandbox import probe
 
     result = probe.run(ROOT / "solutions" / step, seed=1)
     try:
@@ -399,7 +401,7 @@ def reference_graphs(step: str) -> dict:
 def reference_hash(step: str) -> str:
     """The graph hash of the reference's code as it is now (its record
     must carry the same)."""
-    from tinycnn import network
+    from tinycnn.grade import network
 
     return network.graph_hash(reference_graphs(step))
 
@@ -481,7 +483,7 @@ def build(leave: str | None = None) -> dict[str, bytes | str]:
     out: dict[str, bytes | str] = {
         name: maker(name)() for name in asked()
         if not (leave and fnmatch(name, leave))}
-    # for the grader's note on a thin pass (tinycnn/odds.py)
+    # for the grader's note on a thin pass (tinycnn/grade/odds.py)
     out["../tinycnn/seed_spread.json"] = json.dumps({
         step: deviations({p: [r["final_test_acc"] for r in rs
                               if r["final_test_acc"] is not None]

@@ -89,7 +89,7 @@ def grade_times(step: str) -> list[tuple[str, dict]]:
 def _recipe_key(fields: dict) -> dict:
     """A recipe as compared across tables: older records lack newer fields
     (their defaults then), and the seed is not part of it."""
-    from tinycnn.engine import Recipe
+    from tinycnn.train.recipe import Recipe
 
     full = {**dataclasses.asdict(Recipe()), **fields}
     return {k: v for k, v in full.items() if k != "seed"}

@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 
 from tinycnn.course import STEPS
+from tinycnn.grade.trainer import load_step
 from tinycnn.paths import ROOT
-from tinycnn.step import load_step
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ import matplotlib
 import torch
 from torch import nn
 
-from tinycnn import engine
-from tinycnn.data import load_mnist
+from tinycnn.grade.trainer import load_step
+from tinycnn.learner.summary import summarize
 from tinycnn.paths import ROOT
-from tinycnn.step import load_step
-from tinycnn.summary import summarize
+from tinycnn.train import recipe as engine_recipe
+from tinycnn.train import step as engine_step
+from tinycnn.train.data import load_mnist
 
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
@@ -73,7 +74,7 @@ def digits(n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     return X[:n], y[:n]
 
 
-def reference(step: str) -> tuple[nn.Module, engine.Recipe]:
+def reference(step: str) -> tuple[nn.Module, engine_recipe.Recipe]:
     """`step`'s reference network, untrained, and its recipe."""
     ref = load_step(ROOT / "solutions" / step)
     return ref.model.Net(), ref.train.recipe()
@@ -83,7 +84,7 @@ def schedule(step: str) -> bytes:
     """The learning rate of every batch of `step`'s recipe."""
     _, r = reference(step)
     batches = math.ceil(60_000 / r.batch_size)
-    lrs = [lr for lr, _ in engine.schedule_rows(r, batches)[:-1]]
+    lrs = [lr for lr, _ in engine_recipe.schedule_rows(r, batches)[:-1]]
     fig, ax = plt.subplots(figsize=(7, 2.4))
     ax.plot([i / batches for i in range(len(lrs))], lrs, lw=1.2)
     ax.set(xlabel="epoch", ylabel="learning rate",
@@ -99,7 +100,7 @@ def augmentation(step: str, rows: int = 3) -> bytes:
     _, r = reference(step)
     X, _ = digits()
     torch.manual_seed(0)
-    views = [X.float() / 255] + [engine.augment(X.float() / 255, r)
+    views = [X.float() / 255] + [engine_step.augment(X.float() / 255, r)
                                  for _ in range(rows)]
     fig, axes = plt.subplots(len(views), len(X), figsize=(len(X), len(views)))
     for i, batch in enumerate(views):
@@ -119,7 +120,7 @@ def layers(step: str) -> bytes:
     """The reference as boxes sized by C×H×W, with each layer's
     parameters and receptive field (what `summary --plot` draws)."""
     from tinycnn.course import STEPS
-    from tinycnn.summary import plot
+    from tinycnn.learner.summary import plot
 
     net, _ = reference(step)
     return png(plot(summarize(net), step, STEPS[step].max_params))
@@ -185,7 +186,7 @@ def filters(step: str) -> bytes:
     conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
     X, _ = digits(1)
     with torch.no_grad():
-        maps = conv(engine.prepare(X).contiguous())[0]
+        maps = conv(engine_step.prepare(X).contiguous())[0]
     w = conv.weight.detach()[:, 0]
     n = len(w)
     # bands of 8: a filter row above its map row, at a size that shows at
@@ -241,7 +242,7 @@ def batchnorm(step: str) -> bytes:
     digits, with BatchNorm and with every BatchNorm removed."""
     from benchmarks.nets import without_bn
 
-    X = engine.prepare(digits(256)[0])
+    X = engine_step.prepare(digits(256)[0])
     fig, ax = plt.subplots(figsize=(6, 2.8))
     for label, bn in (("with BatchNorm", True),
                       ("without (conv biases back)", False)):

@@ -14,13 +14,16 @@ from types import ModuleType
 
 import torch
 
-from tinycnn import network, probe, records
 from tinycnn.course import LEARNER_FILES, duration, epochs
-from tinycnn.data import DataError, load_mnist
-from tinycnn.device import describe, pick_device
-from tinycnn.engine import Diverged, Pace, Recipe, fit
+from tinycnn.grade import network
 from tinycnn.paths import ROOT, runs_root
-from tinycnn.precision import choose
+from tinycnn.sandbox import probe
+from tinycnn.train import records
+from tinycnn.train.data import DataError, load_mnist
+from tinycnn.train.device import describe, pick_device
+from tinycnn.train.engine import Pace, fit
+from tinycnn.train.precision import choose
+from tinycnn.train.recipe import Diverged, Recipe
 
 __all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root", "train",
            "train_step"]

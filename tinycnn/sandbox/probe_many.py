@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tinycnn import posix
-from tinycnn.probe import PREFIX, Result, main, read_result, run
+from tinycnn.sandbox.probe import PREFIX, Result, main, read_result, run
 
 JOBS, STATUS, OUTPUT = "jobs.json", "status.json", "output.txt"
 
@@ -71,7 +71,7 @@ def serve(jobs_file: str) -> int:
 
 
 def _probe(job: Path, timeout: float) -> None:
-    """The forked child: probe.main, as `python -m tinycnn.probe` would
+    """The forked child: probe.main, as `python -m tinycnn.sandbox.probe` would
     run it in the job's copy of its folder, writing to its own output."""
     try:
         os.setpgid(0, 0)
@@ -104,7 +104,7 @@ def probed(folders: list[Path], timeout: float,
             for r in results:
                 r.remove()
         return
-    from tinycnn import sandbox
+    from tinycnn.sandbox import isolation as sandbox
 
     base = sandbox.workdir(f"{PREFIX}{os.getpid()}-")
     try:
@@ -116,7 +116,7 @@ def probed(folders: list[Path], timeout: float,
         (top.step / JOBS).write_text(json.dumps({
             "timeout": timeout, "workers": workers,
             "jobs": [str(j) for j in jobs]}), encoding="utf-8")
-        cmd = [sys.executable, "-c", "import sys; from tinycnn.probe_many "
+        cmd = [sys.executable, "-c", "import sys; from tinycnn.sandbox.probe_many "
                "import serve; sys.exit(serve(sys.argv[1]))",
                str(top.step / JOBS)]
         rounds = -(-len(jobs) // workers)
@@ -133,7 +133,7 @@ def probed(folders: list[Path], timeout: float,
 
 def _outcome(job: Path):
     """The job's end as sandbox.run would have told it."""
-    from tinycnn.sandbox import Outcome
+    from tinycnn.sandbox.isolation import Outcome
 
     try:
         status = json.loads((job / STATUS).read_text(encoding="utf-8"))

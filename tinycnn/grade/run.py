@@ -20,13 +20,14 @@ from pathlib import Path
 
 import torch
 
-from tinycnn import budget, carried, probe, sizes
-from tinycnn import network as nw
-from tinycnn.checks import JUDGES, Blocked, Fail, random_batch
 from tinycnn.course import CHECKS, STEPS, Spec
-from tinycnn.engine import Recipe
-from tinycnn.hints import cause_hint, hint
-from tinycnn.step import StepError, fingerprint_of, probe_error, read_recipe
+from tinycnn.grade import budget, carried, sizes
+from tinycnn.grade import network as nw
+from tinycnn.grade.checks import JUDGES, Blocked, Fail, random_batch
+from tinycnn.grade.hints import cause_hint, hint
+from tinycnn.grade.trainer import StepError, fingerprint_of, probe_error, read_recipe
+from tinycnn.sandbox import probe
+from tinycnn.train.recipe import Recipe
 
 SLOW_PASS_S = 10.0  # one pass of a big batch in the checks, at most
 
@@ -266,7 +267,7 @@ def run_many(jobs: list[tuple[Path, Spec, list[str]]], timeout: float = 60,
     models (the mutants, the lessons' mistakes; never submissions): probed
     together, `workers` at a time (probe_many.py), then checked one at a
     time in this process. Rows per job, in the jobs' order."""
-    from tinycnn.probe_many import probed
+    from tinycnn.sandbox.probe_many import probed
 
     with probed([job[0] for job in jobs], timeout, workers) as results:
         rows = []

@@ -20,23 +20,25 @@ no round trip to Python, which decides how this step is written:
 - dropout and augmentation draw from CUDA's generator, which graphs
   support (a replay advances its offset), so a seed still fixes a run.
 
-`engine.fit` takes this path on CUDA where `engine.wants_graph` says so
+`engine.fit` takes this path on CUDA where `wanted` says so
 (TINYCNN_GRAPH=1, until GPU runs make it the default). Capture runs
 warm-up steps for real, so the weights, buffers and optimizer state are
 saved before it and put back after, and the seed is drawn again:
 training starts from the same point whatever happened. If capture fails
 (an op that syncs with the host or changes shape with the data),
-`engine.fit` trains with the eager step instead and says why.
+`choose` gives the eager step instead and says why.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from tinycnn.engine import Batches, Recipe, loss_of, schedule_rows
+from tinycnn.train.recipe import Recipe, schedule_rows
+from tinycnn.train.step import Batches, EagerStep, loss_of
 
 WARM_UP = 3   # eager steps on a side stream before capture, as torch's docs do
 EPS = 1e-8    # torch.optim.Adam's defaults, which make_optimizer keeps
@@ -185,3 +187,37 @@ def graphed(step: Step, batch_size: int,
             for t, s in zip(step.tensors(), saved, strict=True):
                 t.copy_(s)
     return Graphed(step, replay, static)
+
+
+# Off until the graph path's GPU runs are in (ten seeds per reference
+# against its bar, benchmarks/graph-gpu.sh): every figure the course gives
+# for a GPU was made by the eager step.
+GRAPH_BY_DEFAULT = False
+
+
+def wanted(device: torch.device) -> bool:
+    """Whether fit replays a CUDA graph: only on CUDA; TINYCNN_GRAPH=1 or
+    0 says yes or no, else GRAPH_BY_DEFAULT."""
+    switch = os.environ.get("TINYCNN_GRAPH", "").strip()
+    if switch not in ("", "0", "1"):
+        raise ValueError(f"TINYCNN_GRAPH={switch!r}: use 1 (a CUDA graph) "
+                         "or 0 (eager)")
+    return device.type == "cuda" and (switch == "1" if switch
+                                      else GRAPH_BY_DEFAULT)
+
+
+def choose(model: nn.Module, r: Recipe, batches: int, X_train: torch.Tensor,
+            y_train: torch.Tensor, precision: str, graph: bool):
+    """The step fit calls each batch: a replayed CUDA graph when `graph`,
+    else (or where capture fails: `path` says why) the eager step."""
+    parts = model, r, batches, X_train, y_train, precision
+    if not graph:
+        return EagerStep(*parts)
+    try:
+        return graphed(Step(*parts),
+                               min(r.batch_size, len(X_train)))
+    except Exception as e:  # whatever stops a capture: train eagerly
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        step = EagerStep(*parts)
+        step.path = f"eager (no cuda graph: {why[:200]})"
+        return step

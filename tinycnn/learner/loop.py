@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinycnn import records
 from tinycnn.course import CHECKS, LEARNER_FILES, STEPS, Spec, epochs, structure, title
+from tinycnn.grade.trainer import code_hash, run_dir
+from tinycnn.learner.skeleton import strip
 from tinycnn.paths import ROOT, runs_root
-from tinycnn.skeleton import strip
-from tinycnn.step import code_hash, run_dir
+from tinycnn.train import records
 
 MARKS = {"passed": "PASS", "failed": "FAIL", "blocked": "----"}
 
@@ -114,7 +114,7 @@ def passed(folder: Path) -> bool:
 
 
 def check_structure(folder: Path) -> dict[str, dict]:
-    from tinycnn.grading import grade
+    from tinycnn.grade.run import grade
 
     return grade(folder, folder.name, structure(STEPS[folder.name]))
 
@@ -420,8 +420,8 @@ def grade(step: str, impl: str = "steps", train: bool = True,
     does: the structure checks, then (with `train`) the accuracy check,
     which trains (epoch lines appear as it goes) or reuses your last run
     of the same code. In Jupyter the table renders, then the curves."""
-    from tinycnn.device import pick_device
-    from tinycnn.grading import Grade, run_checks
+    from tinycnn.grade.run import Grade, run_checks
+    from tinycnn.train.device import pick_device
 
     spec = STEPS[step]
     checks = spec.checks if train else structure(spec)

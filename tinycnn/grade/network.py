@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
-from tinycnn.graphfile import attr
+from tinycnn.sandbox.graphfile import attr
 
 aten = torch.ops.aten
 
@@ -109,7 +109,7 @@ def is_pool(n: fx.Node) -> bool:
 def is_global_average(n: fx.Node) -> bool:
     """An average (or sum) over every position of a map and nothing else:
     one number per channel (positions.global_average)."""
-    from tinycnn.positions import global_average
+    from tinycnn.grade.positions import global_average
 
     return global_average(n)
 
@@ -206,7 +206,7 @@ def load(folder: Path, seed: int) -> dict[str, Graph]:
     untrusted data (graphfile.GraphFileError if they are not sound), with
     the grader's own initial weights drawn under `seed` (initial.py;
     InitError if one cannot be drawn)."""
-    from tinycnn import graphfile
+    from tinycnn.sandbox import graphfile
 
     modules, tensors = graphfile.read(Path(folder))
     return prepare(modules, tensors, seed)
@@ -222,7 +222,7 @@ def prepare(modules: dict[str, fx.GraphModule], tensors: list,
     are). `tensors`: (name, tensor) in the order Net() made them; `image`
     the shape of one input. The summary tool calls it too, so it counts
     what the grader counts."""
-    from tinycnn import carried, initial, positions, sizes
+    from tinycnn.grade import carried, initial, positions, sizes
 
     gms = list(modules.values())
     for gm in gms:

@@ -19,7 +19,7 @@ import math
 import torch
 from torch import fx
 
-from tinycnn.graphfile import MAX_VALUES
+from tinycnn.sandbox.graphfile import MAX_VALUES
 
 TRACED = 4      # the probe's batch: what node shapes are given for
 OTHER = 6       # a second batch: the sizes that change with it follow B

@@ -21,16 +21,17 @@ from typing import TYPE_CHECKING
 import torch
 from torch import fx
 
-from tinycnn import budget, carried, records, shape_table, sizes
-from tinycnn import network as nw
 from tinycnn.course import CHECKS, epochs
-from tinycnn.graphfile import attr
-from tinycnn.hints import cause_hint, hint
-from tinycnn.positions import reduced_dims
-from tinycnn.step import run_dir
+from tinycnn.grade import budget, carried, shape_table, sizes
+from tinycnn.grade import network as nw
+from tinycnn.grade.hints import cause_hint, hint
+from tinycnn.grade.positions import reduced_dims
+from tinycnn.grade.trainer import run_dir
+from tinycnn.sandbox.graphfile import attr
+from tinycnn.train import records
 
 if TYPE_CHECKING:
-    from tinycnn.grading import Grade
+    from tinycnn.grade.run import Grade
 
 
 class Fail(AssertionError):
@@ -54,8 +55,8 @@ EVAL_BATCH = 1000
 def _sample() -> torch.Tensor | None:
     """Real training images, normalised as evaluation feeds them, or None
     where MNIST is not on this machine yet."""
-    from tinycnn.data import peek
-    from tinycnn.engine import prepare
+    from tinycnn.train.data import peek
+    from tinycnn.train.step import prepare
 
     raw = peek(2 * EVAL_BATCH)
     return None if raw is None else prepare(raw).cpu()
@@ -500,7 +501,7 @@ def check_accuracy(g: Grade) -> str:
     same code, graph and recipe) and evaluate it, in a process with the
     grade's memory and time budgets (bounded.py); then judge the trained
     network by the same rules as the drawn one."""
-    from tinycnn import bounded
+    from tinycnn.grade import bounded
 
     recipe, spec = g.recipe, g.spec
     _fits_for_training(g, recipe.batch_size)
@@ -524,7 +525,7 @@ def check_accuracy(g: Grade) -> str:
                    f"(evaluated by the grader on the 10,000 test images; "
                    f"last epochs {last})", hint("accuracy"))
     _judge_trained(g, out)
-    from tinycnn.odds import thin
+    from tinycnn.grade.odds import thin
 
     note = thin(spec.step, done.acc, spec.pass_acc)
     return (f"{done.acc:.2f}% (>= {spec.pass_acc}%); last epochs {last}"

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tinycnn import sandbox
-from tinycnn.checks import Blocked, Fail
 from tinycnn.course import CHECKS, STEPS, title
-from tinycnn.device import pick_device
-from tinycnn.grading import Grade
+from tinycnn.grade.checks import Blocked, Fail
+from tinycnn.grade.run import Grade
 from tinycnn.paths import ROOT, runs_root, write_atomic
+from tinycnn.sandbox import isolation as sandbox
+from tinycnn.train.device import pick_device
 
 ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
 TESTS = pytest.StashKey[dict]()     # step -> [test title, ...] to run

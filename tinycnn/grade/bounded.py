@@ -2,7 +2,7 @@
 use so much memory and so much time, so that every network ends with a
 verdict that says what stopped it.
 
-    python -m tinycnn.bounded JOB.json
+    python -m tinycnn.grade.bounded JOB.json
 
 The grader (checks.check_accuracy) writes the job: where the probe left
 the traced network, the recipe, the run's fingerprint, the device, the
@@ -83,7 +83,7 @@ def run(job: Job, say: Callable[[str], None],
         err = open(Path(tmp) / "stderr.txt", "w+b")  # noqa: SIM115
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tinycnn.bounded", str(path)],
+            [sys.executable, "-m", "tinycnn.grade.bounded", str(path)],
             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
             env=env, text=True, encoding="utf-8", errors="replace")
         lines: queue.Queue = queue.Queue()
@@ -149,7 +149,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _ended(rc: int | None, tail: str, job: Job) -> str:
     """Why a child that said nothing more stopped, in a learner's terms."""
-    from tinycnn.sizes import human
+    from tinycnn.grade.sizes import human
 
     if rc is not None and rc < 0:
         name = signal.Signals(-rc).name if -rc in signal.valid_signals() \
@@ -200,14 +200,14 @@ def child(job: Job) -> None:
     """Reuse or train, then evaluate; every outcome on stdout."""
     _limit_memory(job)
     try:
-        from tinycnn.step import OverBudget, explain
+        from tinycnn.grade.trainer import OverBudget, explain
 
         acc, last, reused = _work(job)
     except BaseException as e:  # every end becomes a verdict
         if isinstance(e, OverBudget):
             _emit("fail", {"why": "time", "message": str(e)})
         elif _memory_error(e):
-            from tinycnn.sizes import human
+            from tinycnn.grade.sizes import human
 
             _emit("fail", {"why": "memory", "message": (
                 f"training ran out of memory (the grader's budget is "
@@ -222,10 +222,11 @@ def child(job: Job) -> None:
 def _work(job: Job) -> tuple[float, list[float], bool]:
     import torch
 
-    from tinycnn import network
-    from tinycnn.data import load_mnist
-    from tinycnn.engine import Recipe, evaluate
-    from tinycnn.step import StepError, run_dir, train
+    from tinycnn.grade import network
+    from tinycnn.grade.trainer import StepError, run_dir, train
+    from tinycnn.train.data import load_mnist
+    from tinycnn.train.recipe import Recipe
+    from tinycnn.train.step import evaluate
 
     device = torch.device(job.device)
     recipe = Recipe(**job.recipe)
@@ -268,7 +269,7 @@ def reusable(out: Path, fingerprint: dict, retrain: bool
     outside model.py and train.py (a config file) could change, so the
     weight count must match too. None with `retrain`, or if there is no
     such run."""
-    from tinycnn import records
+    from tinycnn.train import records
 
     found = None if retrain else records.load(out, signed=True)
     if found is None or any(found[0].get(k) != v

@@ -1,6 +1,6 @@
 """The only place learner code runs for the grader: a child process.
 
-    python -m tinycnn.probe STEP_FOLDER OUT_FOLDER
+    python -m tinycnn.sandbox.probe STEP_FOLDER OUT_FOLDER
 
 It imports the step's train.py and model.py, calls recipe() and
 layer_shapes() once, builds Net(), runs it on a channels_last batch (as
@@ -131,7 +131,7 @@ class Probe:
     def run(self) -> None:
         import torch
 
-        from tinycnn import graphfile
+        from tinycnn.sandbox import graphfile
 
         torch.set_num_threads(1)
         sys.path.insert(0, str(self.folder))
@@ -203,7 +203,7 @@ class Probe:
         self.finish()
 
     def describe_recipe(self, recipe) -> dict:
-        from tinycnn.engine import Recipe
+        from tinycnn.train.recipe import Recipe
 
         if not dataclasses.is_dataclass(recipe) or not isinstance(
                 recipe, Recipe):
@@ -276,7 +276,7 @@ class Result:
 
     @property
     def has_graphs(self) -> bool:
-        from tinycnn.graphfile import MODES, TENSORS
+        from tinycnn.sandbox.graphfile import MODES, TENSORS
 
         return all((self.out / n).is_file() for n in (
             TENSORS, *(f"graph-{m}.json" for m in MODES)))
@@ -298,13 +298,13 @@ def run(folder: Path, timeout: float | None = None,
     Net() is built under torch.manual_seed(seed), by default the recipe's
     seed (the grader draws the weights training starts from itself).
     """
-    from tinycnn import sandbox
+    from tinycnn.sandbox import isolation as sandbox
 
     timeout = timeout or float(os.environ.get("TINYCNN_PROBE_TIMEOUT") or 120)
     remove_stale()
     base = sandbox.workdir(f"{PREFIX}{os.getpid()}-")
     child = sandbox.prepare(Path(folder), base)
-    cmd = [sys.executable, "-c", "import sys; from tinycnn.probe import "
+    cmd = [sys.executable, "-c", "import sys; from tinycnn.sandbox.probe import "
            "main; sys.exit(main(sys.argv[1:]))", str(child.step),
            str(child.out), str(timeout),
            *([str(seed)] if seed is not None else [])]
@@ -314,7 +314,8 @@ def run(folder: Path, timeout: float | None = None,
 def read_result(child, done, timeout: float) -> Result:
     """What the probe in `child` (a sandbox.Child) left, and how it ended
     (`done`, a sandbox.Outcome), read as untrusted."""
-    from tinycnn import graphfile, sandbox
+    from tinycnn.sandbox import graphfile
+    from tinycnn.sandbox import isolation as sandbox
 
     try:
         facts = json.loads(graphfile.read_bytes(child.out / FACTS, FACTS_BYTES))
@@ -344,7 +345,7 @@ def remove_stale() -> None:
     import re
 
     from tinycnn import posix
-    from tinycnn.sandbox import temp_root
+    from tinycnn.sandbox.isolation import temp_root
 
     if not posix.POSIX:
         return

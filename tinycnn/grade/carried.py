@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import fx
 
-from tinycnn.graphfile import PYTHON_OPS, SIZE_OPS, attr
+from tinycnn.sandbox.graphfile import PYTHON_OPS, SIZE_OPS, attr
 
 aten = torch.ops.aten
 
