@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 from tinycnn.course import STEPS
-from tinycnn.grade.trainer import run_dir
-from tinycnn.paths import ROOT, write_atomic
+from tinycnn.paths import ROOT, run_dir, write_atomic
 from tinycnn.train.records import RECORD
 
 if str(ROOT) not in sys.path:  # run as a script: make benchmarks.* importable

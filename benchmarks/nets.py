@@ -13,7 +13,7 @@ from pathlib import Path
 
 from torch import nn
 
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 
 # a variant's folder holds a copy of this file beside copies of the

@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 from tinycnn.train.data import MEAN, STD, ensure_mnist, load_mnist
 from tinycnn.train.device import describe, pick_device

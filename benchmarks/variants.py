@@ -216,7 +216,7 @@ from functools import partial
 
 from pathlib import Path
 
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 
 # a copy of the reference beside this file: the sandbox shows nothing else
 _ref = load_step(Path(__file__).parent / "{base}").model
@@ -247,7 +247,7 @@ _TRAIN = '''"""Variant {name}: {base} with {what} (benchmarks/variants.py)."""
 import dataclasses
 from pathlib import Path
 
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 
 _ref = load_step(Path(__file__).parent / "{base}").train
 

@@ -26,9 +26,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # and sandbox uids of its own: the attack tests fail when a sandbox
     # uid still runs a process after a grade, and the other worker's
     # graders (i3's training: minutes) hold uids of the default range.
-    # tinycnn.sandbox.isolation reads the variable when first imported, which must
-    # be after this line.
-    assert "tinycnn.sandbox.isolation" not in sys.modules
+    # tinycnn.sandbox.child reads the variable when first imported, which
+    # must be after this line.
+    assert "tinycnn.sandbox.child" not in sys.modules
     worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
     os.environ["TINYCNN_SANDBOX_UID"] = str(62_200 + 64 * (worker + 1))
 

@@ -32,7 +32,7 @@ import yaml
 from attacks import ATTACKS, HEAD, Attack
 
 from tinycnn.paths import ROOT
-from tinycnn.sandbox.isolation import FIRST_UID, SLOTS
+from tinycnn.sandbox.child import FIRST_UID, SLOTS
 
 ROOTED = hasattr(os, "geteuid") and os.geteuid() == 0 and \
     sys.platform.startswith("linux") and shutil.which("unshare") is not None
@@ -460,7 +460,7 @@ def reach_python() -> str:
 def test_sweep_spares_the_uids_other_graders_hold():
     """autograde's last sweep kills leftovers of free sandbox uids only: a
     uid a running child holds (another grader's) is left alone."""
-    from tinycnn.sandbox import isolation as sandbox
+    from tinycnn.sandbox import child as sandbox
 
     slot = sandbox.Slot()
     proc = subprocess.Popen(["sleep", "60"], user=slot.uid, group=slot.uid,

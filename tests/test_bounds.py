@@ -15,8 +15,9 @@ from conftest import copy_step, edit
 from tinycnn import autograde
 from tinycnn.course import STEPS
 from tinycnn.grade import bounded, budget, sizes
-from tinycnn.grade.checks import Fail
 from tinycnn.grade.run import Grade
+from tinycnn.grade.submission import Setting
+from tinycnn.grade.verdict import Fail
 from tinycnn.paths import ROOT
 from tinycnn.sandbox import probe
 
@@ -55,7 +56,7 @@ def test_training_stops_at_the_estimate_over_the_time_budget(
     """The estimate after the first batches is over the budget: training
     stops there, and the check says both numbers."""
     monkeypatch.setenv("TINYCNN_TIME_BUDGET_MIN", "0.02")
-    g = Grade(i0, STEPS["i0"], say=lambda s: None)
+    g = Grade(i0, STEPS["i0"], Setting(say=lambda s: None))
     try:
         with pytest.raises(Fail, match=r"would take about .* time budget "
                                        r"for i0 is 1 s"):
@@ -68,7 +69,7 @@ def test_a_batch_over_the_memory_budget_fails_before_training(
         i0, monkeypatch):
     monkeypatch.setenv("TINYCNN_MEMORY_GB", "0.25")
     edit(i0, "train.py", "batch_size=32", "batch_size=8192")
-    g = Grade(i0, STEPS["i0"], say=lambda s: None)
+    g = Grade(i0, STEPS["i0"], Setting(say=lambda s: None))
     try:
         t0 = time.perf_counter()
         with pytest.raises(Fail, match=r"one training step at batch_size "
@@ -83,9 +84,9 @@ def test_a_batch_over_the_memory_budget_fails_before_training(
 
 
 def _job(folder, result, **over) -> bounded.Job:
-    from tinycnn.grade.trainer import fingerprint_of, read_recipe
+    from tinycnn.grade.submission import fingerprint_of
 
-    recipe = read_recipe(result)
+    recipe = result.recipe()
     for k, v in over.pop("recipe", {}).items():
         setattr(recipe, k, v)
     from tinycnn.grade import network
@@ -217,13 +218,11 @@ def test_a_probe_killed_while_tracing_is_not_blamed_on_learner_code():
     memory) says so; killed while learner code ran, it blames that."""
     from pathlib import Path
 
-    from tinycnn.grade.trainer import probe_error
-
     def ended(phase):
-        return probe_error(probe.Result(
+        return probe.Result(
             Path("/nonexistent"), {"phase": phase, "errors": {},
                                    "done": False},
-            "ended the grading process (signal 9)", "bye"))
+            "ended the grading process (signal 9)", "bye").problem()
 
     assert ended("torch.export (train mode)").startswith(
         "tracing your network stopped (signal 9)")

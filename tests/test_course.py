@@ -75,14 +75,14 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
 
 
 # Where a step may be named: the manifest, the files derived from it, the
-# lessons and the solutions (a step's own content), and the experiments
-# the lessons cite, which name the steps they ran on (benchmarks/,
-# tools/tables.py, tools/evidence.py's recorded references). The grading
-# and learner code, the build and the instructors' scripts may not: there
-# a step name is a fact kept twice.
+# lessons, their content file (docs/lessons.yml) and the solutions (a
+# step's own content), and the experiments the lessons cite, which name
+# the steps they ran on (benchmarks/). The grading and learner code, the
+# build and its renderers (tools/) and the instructors' scripts may not:
+# there a step name is a fact kept twice.
 MACHINERY = ("tinycnn/**/*.py", "tools/*.py", "checks/conftest.py", "make.py",
              "instructors/**/*", ".ci/*", "Makefile")
-CONTENT = {"tinycnn/course.py", "tools/tables.py", "tools/evidence.py"}
+CONTENT = {"tinycnn/course.py"}
 
 
 def strings(path) -> list[tuple[int, str]]:

@@ -14,9 +14,15 @@ def test_pick_order(monkeypatch, cuda, mps, best):
 
 
 def test_env_and_flag_override(monkeypatch):
+    """TINYCNN_DEVICE picks the device where no flag does; a flag wins
+    over it (here the variable names a device this machine lacks)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("TINYCNN_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="cuda"):
+        device.pick_device()
+    assert device.pick_device("cpu").type == "cpu"
     monkeypatch.setenv("TINYCNN_DEVICE", "cpu")
     assert device.pick_device().type == "cpu"
-    assert device.pick_device("cpu").type == "cpu"
 
 
 def test_unavailable_device_is_a_clear_error(monkeypatch):

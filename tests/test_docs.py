@@ -16,7 +16,7 @@ from conftest import ROOT
 
 from tinycnn.course import STEPS as SPECS
 from tinycnn.grade import network
-from tools import docs, pictures
+from tools import docs, evidence, measured, pictures, tables
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "runs" / "test-artifacts"
@@ -75,8 +75,8 @@ def test_the_lessons_declare_what_is_generated(tmp_path):
 
 
 def test_changed_lines_and_spans():
-    assert docs.spans([1, 2, 3, 7, 9, 10]) == "1-3 7 9-10"
-    assert docs.spans([]) == ""
+    assert tables.spans([1, 2, 3, 7, 9, 10]) == "1-3 7 9-10"
+    assert tables.spans([]) == ""
 
 
 def build(out: Path, site_url: str | None = None) -> Path:
@@ -115,8 +115,19 @@ PAGES = ["", "setup/", "i0/", "i1/", "i2/", "i3/", "i4/", "recipe/",
 
 @pytest.mark.docs
 def test_lessons_have_math(site):
-    for page in ("i0/", "i2/", "i3/", "i4/"):
-        assert "arithmatex" in (site / page / "index.html").read_text()
+    """Every inline formula a lesson writes reaches its page as MathJax's
+    input (an arithmatex span holding that TeX), and the page loads
+    MathJax to typeset it."""
+    from html import unescape
+
+    for page in ("i0", "i2", "i3", "i4"):
+        tex = re.findall(r"\\\((.+?)\\\)", (ROOT / "docs" / f"{page}.md")
+                         .read_text())
+        html = (site / page / "index.html").read_text()
+        shown = {unescape(t) for t in re.findall(
+            r'<span class="arithmatex">\\\((.+?)\\\)</span>', html)}
+        assert tex and set(tex) <= shown, (page, set(tex) - shown)
+        assert "mathjax/tex-chtml.js" in html, page
 
 
 @pytest.mark.docs
@@ -126,7 +137,7 @@ def test_build_has_every_page_and_no_raw_snippets(site):
         assert "--8<--" not in html, f"unresolved snippet in {page}"
     for step in SPECS:  # each lesson shows its reference's weight count
         html = (site / step / "index.html").read_text()
-        assert f"{docs.record(step)['params']:,}" in html, step
+        assert f"{evidence.record(step)['params']:,}" in html, step
 
 
 @pytest.mark.docs
@@ -358,19 +369,19 @@ def test_reference_records_say_how_they_trained():
     """Every committed reference record is of the reference's current
     code and names the precision it trained in (the lessons print both)."""
     for step in SPECS:
-        rec = docs.record(step)
+        rec = evidence.record(step)
         assert rec["precision"] in ("fp32", "bf16"), step
-        assert rec["graph_hash"] == docs.reference_hash(step), step
+        assert rec["graph_hash"] == measured.reference_hash(step), step
         # the hash names layers, not widths: the weight count says those
         assert rec["params"] == network.weight_count(
-            docs.reference_graphs(step)), step
+            measured.reference_graphs(step)), step
 
 
 def test_recipe_page_documents_every_field():
     import dataclasses
 
     from tinycnn.train.recipe import Recipe
-    from tools.docs import recipe_fields, recipe_md
+    from tools.pages import recipe_fields, recipe_md
 
     names = [f.name for f in dataclasses.fields(Recipe)]
     what = recipe_fields()

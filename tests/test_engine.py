@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 from tinycnn.train import records
 from tinycnn.train.engine import fit
 from tinycnn.train.recipe import Diverged, Recipe

@@ -13,10 +13,12 @@ from conftest import copy_step, edit
 
 from tinycnn.course import STEPS
 from tinycnn.grade.bounded import reusable
-from tinycnn.grade.checks import Fail
 from tinycnn.grade.network import INIT, GradedNet, graph_hash, load, weight_count
 from tinycnn.grade.run import Grade
-from tinycnn.grade.trainer import code_hash, run_dir, train_step
+from tinycnn.grade.submission import code_hash
+from tinycnn.grade.trainer import train_step
+from tinycnn.grade.verdict import Fail
+from tinycnn.paths import run_dir
 from tinycnn.train import data, records
 
 
@@ -76,11 +78,11 @@ def fake_record(g, net=None, acc=99.9, **over):
     """A record of this user's trainer claiming `acc`, with `net`'s weights
     (default: the untrained network), matching the code and recipe of the
     grade `g` (its probe serves the test's grade too)."""
-    folder = g.folder
-    net = net or GradedNet(load(g.result.out, 1))
-    rec = {"step": "i3", "params": weight_count(g.graphs),
+    folder = g.sub.folder
+    net = net or GradedNet(load(g.sub.result.out, 1))
+    rec = {"step": "i3", "params": weight_count(g.sub.graphs),
            "code_hash": code_hash(folder),
-           "graph_hash": graph_hash(g.graphs), "recipe": asdict(g.recipe),
+           "graph_hash": graph_hash(g.sub.graphs), "recipe": asdict(g.sub.recipe),
            "init": INIT, "final_test_acc": acc, "epochs": [
                {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_acc": acc,
                 "test_acc": acc}], **over}
@@ -113,10 +115,10 @@ def test_unsigned_record_is_retrained(step_dir):
     checkpoint) is not reused: the grader trains."""
     g = grade_i3(step_dir)
     rec = fake_record(g)
-    assert reusable(run_dir(step_dir), g.fingerprint, retrain=False)
+    assert reusable(run_dir(step_dir), g.sub.fingerprint, retrain=False)
     path = run_dir(step_dir) / "record.json"
     path.write_text(json.dumps({**rec, "signature": "0" * 64}))
-    assert reusable(run_dir(step_dir), g.fingerprint, retrain=False) is None
+    assert reusable(run_dir(step_dir), g.sub.fingerprint, retrain=False) is None
 
 
 # a record is reused only for the same code, traced graph and weight count:
@@ -129,10 +131,10 @@ def test_unsigned_record_is_retrained(step_dir):
 def test_record_that_does_not_match_is_not_reused(step_dir, differs):
     g = grade_i3(step_dir)
     fake_record(g)
-    assert reusable(run_dir(step_dir), g.fingerprint, retrain=False)
-    assert reusable(run_dir(step_dir), g.fingerprint, retrain=True) is None
+    assert reusable(run_dir(step_dir), g.sub.fingerprint, retrain=False)
+    assert reusable(run_dir(step_dir), g.sub.fingerprint, retrain=True) is None
     fake_record(g, **differs)
-    assert reusable(run_dir(step_dir), g.fingerprint, retrain=False) is None
+    assert reusable(run_dir(step_dir), g.sub.fingerprint, retrain=False) is None
 
 
 def test_checkpoint_of_another_architecture_is_refused(step_dir, root,

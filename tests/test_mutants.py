@@ -14,8 +14,8 @@ from tinycnn.grade.trainer import probe_error
 from tinycnn.paths import ROOT
 from tinycnn.sandbox import probe
 from tinycnn.sandbox.probe_many import probed
-from tools.docs import mistakes_md
 from tools.mistakes import mistakes
+from tools.pages import mistakes_md
 
 pytestmark = pytest.mark.mutants  # minutes: every model is probed
 

@@ -27,7 +27,7 @@ import pytest
 import torch
 
 from tinycnn.paths import ROOT
-from tinycnn.train import data, records
+from tinycnn.train import data, idx, records
 
 
 def _obey_file_modes() -> None:
@@ -352,7 +352,7 @@ class _Huge:
         self.how = how
 
     def __reduce__(self):
-        rebuild = data._reconstruct()
+        rebuild = idx._reconstruct()
         if self.how == "reconstruct":
             return rebuild, (np.ndarray, (10**12,), b"b")
         if self.how == "ndarray":
@@ -381,7 +381,7 @@ def test_unpickler_refuses_arrays_mnist_never_has(how):
 
 
 def test_unpickler_refuses_a_gzip_bomb():
-    bomb = gzip.compress(b"\0" * (data.PICKLE_MAX_BYTES + 1))
+    bomb = gzip.compress(b"\0" * (idx.PICKLE_MAX_BYTES + 1))
     with pytest.raises(data.DataError, match="larger than 300 MB"):
         data.idx_from_pickle(bomb)
 

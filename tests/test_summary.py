@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tinycnn.grade.trainer import load_step
 from tinycnn.learner.summary import beside, markdown, summarize, text
+from tinycnn.learner.workspace import load_step
 
 
 def test_i3_table_by_hand(root):

@@ -15,7 +15,7 @@ import torch
 from benchmarks.nets import NETS
 from benchmarks.variants import VARIANTS, folder
 from tinycnn.course import STEPS
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 from tinycnn.train.recipe import Recipe
 
@@ -98,10 +98,9 @@ def test_a_variant_folder_probes_in_the_graders_sandbox(name):
     own) brings what it imports: the sandbox shows a step nothing outside
     its folder (before, every delta failed: 'solutions/i2 has no
     model.py')."""
-    from tinycnn.grade.trainer import probe_error
     from tinycnn.sandbox import probe
 
-    assert probe_error(probe.run(folder(name))) is None
+    assert probe.run(folder(name)).problem() is None
 
 
 def test_seeds_stops_its_workers_on_sigterm(tmp_path):

@@ -82,8 +82,8 @@ def _summary(args: argparse.Namespace) -> int:
     beside it with the grader's verdict on it, and the budget left."""
     from tinycnn import course
     from tinycnn.grade import shape_table
-    from tinycnn.grade.trainer import load_step
     from tinycnn.learner import summary as sm
+    from tinycnn.learner.workspace import load_step
 
     try:
         module = load_step(args.folder).model
@@ -135,22 +135,24 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _loop(args: argparse.Namespace) -> int:
-    from tinycnn.learner import loop
+    from tinycnn.course import STEPS
+    from tinycnn.learner import commands, progress
+    from tinycnn.learner.workspace import folder_of
 
     if args.cmd == "status":
-        loop.status(args.impl)
+        progress.status(args.impl)
     elif args.cmd == "watch":
         step = args.step or next(
-            (s for s in loop.STEPS
-             if not loop.passed(loop.folder_of(s, args.impl))),
-            next(iter(loop.STEPS)))
-        loop.watch(step, args.impl, args.manual)
+            (s for s in STEPS
+             if not progress.passed(folder_of(s, args.impl))),
+            next(iter(STEPS)))
+        commands.watch(step, args.impl, args.manual)
     elif args.cmd == "hint":
-        loop.hint(args.step, args.check, args.all, args.impl)
+        commands.hint(args.step, args.check, args.all, args.impl)
     elif args.cmd == "reset":
-        loop.reset(args.step, args.undo, args.impl)
+        commands.reset(args.step, args.undo, args.impl)
     elif args.cmd == "solution":
-        return 0 if loop.solution(args.step, args.anyway, args.impl) else 1
+        return 0 if commands.solution(args.step, args.anyway, args.impl) else 1
     return 0
 
 

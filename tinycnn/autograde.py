@@ -30,7 +30,7 @@ from pathlib import Path
 
 from tinycnn.course import LEARNER_FILES, STEPS
 from tinycnn.paths import ROOT, write_atomic
-from tinycnn.sandbox import isolation as sandbox
+from tinycnn.sandbox import child
 
 MAX_FILE = 5 << 20  # bytes of model.py or train.py
 
@@ -38,7 +38,7 @@ MAX_FILE = 5 << 20  # bytes of model.py or train.py
 def submission(src: Path, dest: Path, step: str) -> list[str]:
     """Copy the two files (plain files only) into `dest`; the skeleton
     stands in for a missing one. Returns what was substituted."""
-    from tinycnn.learner.loop import skeleton
+    from tinycnn.learner.workspace import skeleton
 
     dest.mkdir(parents=True)
     missing = []
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             env["TINYCNN_MEMORY_GB"] = str(args.memory_gb)
         rc = subprocess.run(cmd, cwd=ROOT, env=env,
                             preexec_fn=_bounded(env)).returncode
-        if sandbox.sweep():
+        if child.sweep():
             print("killed processes the submission left behind")
         try:
             body = json.loads(private.read_text(encoding="utf-8"))

@@ -39,6 +39,12 @@ def runs_root() -> Path:
     return _from_env("TINYCNN_RUNS") or ROOT / "runs"
 
 
+def run_dir(folder: Path) -> Path:
+    """runs/steps/i3 for steps/i3, runs/solutions/i3 for solutions/i3."""
+    folder = Path(folder)
+    return runs_root() / folder.parent.name / folder.name
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file beside `path`, then rename: never a half file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ less there, and say so where it matters:
   in its own process group, Windows a plain child process, each killed
   when it ends or times out (the grade report names the level).
 - locks (`lock` below): one trainer per run folder (records.py) and one
-  grader per sandbox uid (sandbox.Slot) use flock, POSIX only. Without
+  grader per sandbox uid (sandbox/child.Slot) use flock, POSIX only. Without
   it two graders of one step may both train; nothing is lost, it takes
   twice the time.
 - stale probe folders (probe.remove_stale) are found by asking whether

@@ -25,12 +25,45 @@ from tinycnn.course import STEPS
 from tinycnn.learner.skeleton import generate
 
 CHECK_FILE = '''"""Grader for step {step}: one test per check that tinycnn/course.py
-lists for {step}; the rules are in course.CHECKS and in the lesson."""
+lists for {step}, each documented by its rule as the lesson states it.
 
-from tinycnn.grade.plugin import make_tests
+    pytest checks/{step}                  every check; the accuracy check trains
+    pytest checks/{step} -m "not slow"    the structure checks: seconds
 
-globals().update(make_tests("{step}"))
+Each test hands its check to the grader (tinycnn/grade: CONTRIBUTING says
+the path a grade walks); your code runs only in a sandboxed process.
+Written by `python -m tools derive` from the manifest: edit the manifest.
+"""
+
+import pytest
+
+from tinycnn.grade.plugin import judge
+{tests}'''
+CHECK_TEST = '''
+
+{mark}def test_{check}(graded):
+    """{title}
+
+{rule}
+    """
+    judge(graded, "{check}")
 '''
+
+
+def check_file(step: str) -> str:
+    """checks/{step}/test_{step}.py: a named test per check of the step."""
+    import textwrap
+
+    from tinycnn.course import CHECKS, title
+
+    spec = STEPS[step]
+    tests = "".join(CHECK_TEST.format(
+        check=c, title=title(c, spec),
+        mark="@pytest.mark.slow\n" if CHECKS[c].trains else "",
+        rule=textwrap.fill(CHECKS[c].rule, 72, initial_indent="    ",
+                           subsequent_indent="    "))
+        for c in spec.checks)
+    return CHECK_FILE.format(step=step, tests=tests)
 
 
 def nav(text: str) -> str:
@@ -107,8 +140,7 @@ def derived(root: Path) -> dict[Path, str]:
     """{path: content} of every derived file under `root`."""
     files = dict(generate(root / "solutions", root / "steps"))
     for step in STEPS:
-        files[root / "checks" / step / f"test_{step}.py"] = \
-            CHECK_FILE.format(step=step)
+        files[root / "checks" / step / f"test_{step}.py"] = check_file(step)
     for path, fix in ((root / "mkdocs.yml", nav),
                       (root / ".github/workflows/classroom.yml", matrix),
                       (root / "README.md", readme)):

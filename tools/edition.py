@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 from tinycnn.course import STEPS
-from tinycnn.learner.loop import PRISTINE, skeleton
+from tinycnn.learner.workspace import PRISTINE, skeleton
 from tinycnn.paths import ROOT
 
 TOP = ("tinycnn", "checks", "steps", "docs", "notebooks", ".github", "make.py",

@@ -11,6 +11,7 @@ import functools
 import json
 
 from tinycnn.paths import ROOT
+from tools import content
 
 RESULTS = ROOT / "benchmarks" / "results"
 REF = RESULTS / "reference-cpu"
@@ -21,16 +22,6 @@ MIN_SEEDS = 5
 BAR_SEEDS = 10      # seeds at least
 BAR_EACH = 0.05     # every seed this far above the pass mark, at least
 BAR_MEAN = 0.1      # and the mean this far above
-
-
-# seeds tables logged before runs carried their recipe and network hash:
-# their solutions/iN rows ran the reference whose record had this code
-# hash, and count as the reference's runs only while it still has it
-LEGACY = {
-    "i1": "e201c04a0e9a9ba8675a036cbd5a0583441fb71fe9b839eae7aa9e8e18cdda4e",
-    "i2": "8d2ab99560cf4d7cfb9998e091436b0cc38b4f52123dc390179c63a6ea0a81c8",
-    "i4": "4ba18da364d7d081b5e80ce4490a12a24dfac7c47211dbc14a915a23736278e1",
-}
 
 
 def record(step: str) -> dict:
@@ -103,7 +94,8 @@ def is_reference(step: str, r: dict) -> bool:
     names layers but not their widths, so the parameter count must match
     too (i4's reference of Nov 2026 differs from its first only in widths).
     Rows logged before recipes were recorded count when they ran the
-    reference's folder while it was the code in LEGACY."""
+    reference's folder while it was the code docs/lessons.yml names
+    (legacy_references)."""
     if r.get("final_test_acc") is None:  # diverged: no network recorded
         return False
     net, recipe, legacy, params, epochs = _reference_key(step)
@@ -122,7 +114,7 @@ def _reference_key(step: str) -> tuple:
     ref = record(step)
     return (ref["graph_hash"],
             _recipe_key(ref["recipe"]),
-            ref.get("code_hash") == LEGACY.get(step),
+            ref.get("code_hash") == content.legacy().get(step),
             ref["params"], len(ref["epochs"]))
 
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from tinycnn.course import STEPS
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 
 

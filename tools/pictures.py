@@ -17,8 +17,8 @@ import matplotlib
 import torch
 from torch import nn
 
-from tinycnn.grade.trainer import load_step
 from tinycnn.learner.summary import summarize
+from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 from tinycnn.train import recipe as engine_recipe
 from tinycnn.train import step as engine_step

@@ -7,13 +7,13 @@ pages."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import math
 import re
 
 from tinycnn import course
+from tools import content
 from tools.evidence import (
     RESULTS,
     at_the_bar,
@@ -147,85 +147,14 @@ def strip_png(rows: list[tuple[str, list[float], list[float] | None]],
 
 # i4's ablations ran on its first reference (nets.py's i4-v1), whose runs
 # are the solutions/i4 rows of ablations-i4-cpu
-FIRST = "this step's first reference"
-# "Try this": an experiment per question, run with the variant's name; the
-# folded answer comes from the recorded runs of the same comparison.
-@dataclasses.dataclass(frozen=True)
-class Try:
-    """One "Try this": a question to answer before running, the variant
-    that answers it, and the recorded runs of the same comparison."""
-    question: str
-    name: str             # the variant to run (benchmarks/variants.py)
-    table: str            # the results log with its runs
-    against: str          # the baseline, in words
-    how: str              # the change, made to the learner's own copy
-    ref_folder: str | None = None  # the baseline's folder (default: the
-    #                                step's reference)
-    ref_table: str | None = None   # the baseline's log (default: `table`)
-
-
-TRY = {
-    "i0": [
-        Try("Keep the learning rate at 0.015 for the whole epoch instead of "
-            "OneCycle's warm-up and decay to the same peak: does one epoch "
-            "still pass every seed?", "i0-step015", "margin-i0-cpu.json",
-            "OneCycle to the same peak",
-            'set `lr=0.015` and `schedule="step"` in `recipe()` (and, to '
-            "compare, a second copy with only `lr=0.015`)", "i0-onecycle015"),
-        Try("OneCycle to a peak of 0.015 instead of this step's 0.05: a "
-            "gentler peak, safer or worse?", "i0-onecycle015",
-            "margin-i0-cpu.json", "the reference",
-            "set `lr=0.015` in `recipe()`", "i0-onecycle")],
-    "i1": [
-        Try("Without BatchNorm, at the same peak learning rate of 0.2: does "
-            "this net still train, and does it reach the 99.3 % mark?",
-            "i1-nobn", "ablations-i1-cpu.json", "the reference",
-            "remove every BatchNorm2d and give each conv its bias back "
-            "(`bias=True`)"),
-        Try("Without dropout: higher, lower, or the same?", "i1-nodrop",
-            "ablations-i1-cpu.json", "the reference",
-            "set every dropout probability to 0")],
-    "i2": [
-        Try("Stop at i1's 10 epochs instead of 12: do the two extra epochs "
-            "show?", "i2-ep10", "try-i2-cpu.json", "the reference",
-            "set `num_epochs=10` in `recipe()`", "i2-r3", "margin3-cpu.json"),
-        Try("Dropout2d at i1's 5 % instead of 2 %, now that the network is "
-            "thinner: higher, lower, or the same?", "i2-p05",
-            "try-i2-cpu.json", "the reference",
-            "set the Dropout2d probability to 0.05", "i2-r3",
-            "margin3-cpu.json")],
-    "i3": [
-        Try("Five epochs fewer (15 instead of the cap of 20): does the GAP "
-            "network need them?", "i3-15ep", "try-i3-cpu.json",
-            "the reference",
-            "set `num_epochs=15` in `recipe()`", ref_table="margin-cpu.json"),
-        Try("Dropout2d at i1's 5 % instead of 2 %: higher, lower, or the "
-            "same?", "i3-ep20", "margin-cpu.json", "the reference",
-            "set the Dropout2d probability to 0.05")],
-    "i4": [
-        Try("The same weights with `padding=1` on every conv, so the maps "
-            "stay large: more arithmetic, more positions to average. Better "
-            "or worse?", "i4-pad", "ablations-i4-cpu.json", FIRST,
-            "add `padding=1` to every 3×3 conv (training does not read "
-            "`layer_shapes()`; the grader would)"),
-        Try("Without BatchNorm, at the same peak learning rate: does it "
-            "behave as in i1?", "i4-nobn", "ablations-i4-cpu.json", FIRST,
-            "remove every BatchNorm2d and give each conv its bias back "
-            "(`bias=True`)"),
-        Try("Without the ±7° rotations?", "i4-norot", "ablations-i4-cpu.json",
-            FIRST,
-            "set `rotation=0.0` in `recipe()`")],
-}
-
-
 def try_md(step: str) -> str:
     """The step's experiments: a question to answer before running, the
     command, and what the recorded runs gave, folded."""
     from benchmarks.variants import VARIANTS
 
     out, mark = [], course.STEPS[step].pass_acc
-    for t in TRY[step]:
-        question, name, against = t.question, t.name, t.against
+    for t in content.tries(step):
+        question, name, against = t.question, t.variant, t.against
         p = paired(step, name, t.table, t.ref_table, t.ref_folder)
         accs, base = p["accs"], p["base"]
         diverged = len(p["seeds"]) - len(p["done"])
@@ -395,33 +324,12 @@ def odds(step: str) -> tuple[str, bytes]:
 # picture, ablation_md's arguments, what the baseline is). i4's ran on its
 # first reference (nets.py's i4-v1), whose runs are the solutions/i4 rows
 # of ablations-i4-cpu.
-ABLATIONS = [
-    ("ablation-i1", ("i1", ["i1-nobn", "i1-nodrop"], "ablations-i1-cpu.json"),
-     "reference"),
-    ("ablation-i2", ("i2", ["i2-r3"], "margin3-cpu.json",
-                     "seeds-i2-cpu.json"),
-     "i1's recipe (the reference until Nov 2026)"),
-    ("i4-widths", ("i4", ["i4-late"], "i4-search3-cpu.json",
-                   "ablations-i4-cpu.json"), "the first reference"),
-    ("i4-i3layout", ("i4", ["i4-i3layout"], "i4-search-cpu.json",
-                     "ablations-i4-cpu.json"), "the first reference"),
-    ("ablation-i4", ("i4", ["i4-nobn", "i4-pad", "i4-norot", "i4-nodrop"],
-                     "ablations-i4-cpu.json"), "the first reference"),
-]
-
-
-@functools.cache
-def search_i3() -> tuple[str, bytes]:
-    return chain_md([
-        ("the seed README's table (plain 1×1 transitions), lr 0.05", "sweep1-h200",
-         "i3a", "16"),
-        ("+ BatchNorm and ReLU after the transitions, lr 0.2", "sweep1-h200",
-         "i3b", "16"),
-        ("a 3×3 conv at 7×7 instead of the last 1×1 transition",
-         "sweep1-h200", "i3c", "24"),
-        ("+ rotations ±10° and shifts ±10 %", "sweep1-h200", "i3ce", "24"),
-        ("+ batch 64 (the reference until Nov 2026)", "sweep2-h200", "i3g",
-         "24")], course.STEPS["i3"].pass_acc)
+def search_md(page: str) -> tuple[str, bytes]:
+    """A search of docs/lessons.yml as a chain of changes."""
+    search = content.searches()[page]
+    return chain_md([(r["label"], r["log"], r["folder"], r["rf"])
+                     for r in search["rows"]],
+                    course.STEPS[search["step"]].pass_acc)
 
 
 def copy_md(name: str) -> str:
@@ -432,30 +340,24 @@ def copy_md(name: str) -> str:
 # The experiments the lessons cite, by the file a lesson links (see
 # tools/docs.py's MAKERS): each names the runs it was made of, and so the
 # steps they ran on; the only place outside the manifest that names steps
-EVIDENCE = {
-    "generated/i0-margin.md": lambda: margin_md(
-        "margin-i0-cpu", ["i0-step015", "i0-onecycle015", "i0-onecycle02",
-                          "i0-onecycle"]),
-    "generated/margin-i1-cpu.md": lambda: margin_md("ablations-i1-cpu",
-                                                    ["solutions/i1"]),
-    "generated/margin-i2-cpu.md": lambda: margin_md("seeds-i2-cpu"),
-    "generated/margin-i4-ref-cpu.md": lambda: margin_md("ablations-i4-cpu",
-                                                        ["solutions/i4"]),
-    "generated/i3-search.md": lambda: search_i3()[0],
-    "assets/i3-search.png": lambda: search_i3()[1],
-    "generated/i4-search-cpu.md": lambda: copy_md("i4-search-cpu.md"),
-    "generated/sweep1.md": lambda: copy_md("sweep1-h200.md"),
-    "generated/sweep2.md": lambda: copy_md("sweep2-h200.md"),
-    "generated/seeds-cpu.md": lambda: copy_md("seeds-cpu.md"),
-    "generated/i0-recipes-cpu.md": lambda: copy_md("i0-recipes-cpu.md"),
-    **{f"generated/{name}.md": functools.partial(margin_md, name)
-       for name in ("margin-h200", "margin-round2-h200", "margin-cpu",
-                    "margin3-cpu", "margin-i4-cpu", "fp32-cpu", "fp32-i4-cpu",
-                    "i4-search2-cpu", "i4-search3-cpu")},
-    **{f"generated/{name}.md": functools.partial(ablation_md, *args,
-                                                 against=against)
-       for name, args, against in ABLATIONS},
-    **{f"assets/{name}.png": functools.partial(ablation_png, *args,
-                                               against=against)
-       for name, args, against in ABLATIONS},
-}
+def evidence() -> dict:
+    """{docs file: its maker} for every results table and picture
+    docs/lessons.yml asks for."""
+    out = {}
+    for page, m in content.margins().items():
+        out[f"generated/{page}.md"] = functools.partial(
+            margin_md, m["log"], m.get("order"))
+    for page, name in content.copies().items():
+        out[f"generated/{page}.md"] = functools.partial(copy_md, name)
+    for page in content.searches():
+        out[f"generated/{page}.md"] = functools.partial(
+            lambda p: search_md(p)[0], page)
+        out[f"assets/{page}.png"] = functools.partial(
+            lambda p: search_md(p)[1], page)
+    for a in content.ablations():
+        args = (a.step, list(a.variants), a.table, a.ref_table)
+        out[f"generated/{a.page}.md"] = functools.partial(
+            ablation_md, *args, against=a.against)
+        out[f"assets/{a.page}.png"] = functools.partial(
+            ablation_png, *args, against=a.against)
+    return out

@@ -81,7 +81,8 @@ def _show_or_raise(message, category, filename, lineno, file=None,
 warnings.showwarning = _show_or_raise
 warnings.simplefilter("always", EncodingWarning)
 
-from tinycnn import posix, sandbox  # noqa: E402 - after the guards
+from tinycnn import posix  # noqa: E402 - after the guards
+from tinycnn.sandbox import child as sandbox  # noqa: E402
 
 posix.LINUX = posix.POSIX = False
 _env = sandbox._env

@@ -223,7 +223,8 @@ def _work(job: Job) -> tuple[float, list[float], bool]:
     import torch
 
     from tinycnn.grade import network
-    from tinycnn.grade.trainer import StepError, run_dir, train
+    from tinycnn.grade.trainer import StepError, train
+    from tinycnn.paths import run_dir
     from tinycnn.train.data import load_mnist
     from tinycnn.train.recipe import Recipe
     from tinycnn.train.step import evaluate

@@ -206,9 +206,9 @@ def load(folder: Path, seed: int) -> dict[str, Graph]:
     untrusted data (graphfile.GraphFileError if they are not sound), with
     the grader's own initial weights drawn under `seed` (initial.py;
     InitError if one cannot be drawn)."""
-    from tinycnn.sandbox import graphfile
+    from tinycnn.sandbox import graphread
 
-    modules, tensors = graphfile.read(Path(folder))
+    modules, tensors = graphread.read(Path(folder))
     return prepare(modules, tensors, seed)
 
 

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tinycnn.course import CHECKS, STEPS, title
-from tinycnn.grade.checks import Blocked, Fail
+from tinycnn.course import STEPS
+from tinycnn.grade import report
 from tinycnn.grade.run import Grade
+from tinycnn.grade.submission import Setting
+from tinycnn.grade.verdict import Blocked, Fail
 from tinycnn.paths import ROOT, runs_root, write_atomic
-from tinycnn.sandbox import isolation as sandbox
+from tinycnn.sandbox import isolation
 from tinycnn.train.device import pick_device
 
 ROWS = pytest.StashKey[dict]()      # step -> [row, ...]
@@ -50,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TESTS] = {}
     config.stash[RUNNING] = []
     if config.getoption("results"):  # learner code must not see it
-        sandbox.EXTRA_HIDDEN.append(Path(config.getoption("results"))
+        isolation.EXTRA_HIDDEN.append(Path(config.getoption("results"))
                                     .resolve().parent)
     try:
         config.stash[DEVICE] = pick_device(config.getoption("tinycnn_device"))
@@ -116,22 +118,14 @@ def say(config: pytest.Config, line: str) -> None:
         tr.write_line(line)
 
 
-def make_tests(step: str) -> dict:
-    """checks/iN/test_iN.py's test functions, one per check of the step."""
-    spec, tests = STEPS[step], {}
-    for check in spec.checks:
-        def test(graded: Grade, check: str = check) -> None:
-            try:
-                graded.details[check] = graded.check(check)
-            except Blocked as e:
-                pytest.skip(str(e))
-
-        test.__name__ = test.__qualname__ = f"test_{check}"
-        test.__doc__ = title(check, spec)
-        if CHECKS[check].trains:
-            test = pytest.mark.slow(test)
-        tests[f"test_{check}"] = test
-    return tests
+def judge(graded: Grade, check: str) -> None:
+    """A test of checks/iN/test_iN.py: run `check` (once, in the order the
+    manifest allows: grade/run.py) and keep its detail for the table; a
+    blocked check is skipped, saying which check blocked it."""
+    try:
+        graded.details[check] = graded.check(check)
+    except Blocked as e:
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +139,9 @@ def graded(request: pytest.FixtureRequest):
         except OSError as e:
             say(config, f"could not remove the old {stale}: {e.strerror}")
     _write(config, final=False)  # every check "not finished" until it is
-    g = Grade(_folder(config, name), STEPS[name], config.stash[DEVICE],
-              config.getoption("retrain"), lambda s: say(config, s),
-              config.getoption("probe_timeout"))
+    g = Grade(_folder(config, name), STEPS[name], Setting(
+        config.stash[DEVICE], config.getoption("retrain"),
+        lambda s: say(config, s), timeout=config.getoption("probe_timeout")))
     yield g
     g.close()
 
@@ -190,17 +184,10 @@ def _add(item: pytest.Item, status: str, text: str) -> None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     tr, width = terminalreporter, terminalreporter._tw.fullwidth
-    marks = {"passed": "PASS", "failed": "FAIL", "blocked": "----",
-             "interrupted": "STOP"}
     for step, rows in config.stash[ROWS].items():
         tr.section(f"grade {config.getoption('impl')}/{step}")
-        for r in rows:
-            tr.write_line(f"{marks[r['status']]}  {r['name']}")
-            text = r["output"] or ""
-            for line in text.splitlines():
-                tr.write_line(_wrap(line, width))
-        passed = sum(r["status"] == "passed" for r in rows)
-        tr.write_line(f"{passed}/{len(rows)} checks passed")
+        for line in report.lines(rows, width):
+            tr.write_line(line)
         tr.write_line(_isolation())
         tr.write_line(f"results: {_results_path(config, step)}")
 
@@ -237,15 +224,7 @@ def _write(config: pytest.Config, final: bool) -> None:
 
 def _isolation() -> str:
     """How learner code was kept from the grader (sandbox.py)."""
-    return f"learner code ran in a sandbox: {sandbox.isolation().describe()}"
-
-
-def _wrap(line: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(line, max(40, width - 6),
-                                   initial_indent="      ",
-                                   subsequent_indent="      "))
+    return f"learner code ran in a sandbox: {isolation.isolation().describe()}"
 
 
 @pytest.hookimpl(trylast=True)

@@ -1,22 +1,22 @@
-"""A step folder (model.py + train.py) as objects, and how to train one."""
+"""Training a step folder as the grader does: its probed network, from
+the grader's own starting weights, by the recipe it read once; the run
+record; and `python steps/iN/train.py` (main, in the public API)."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import ModuleType
 
 import torch
 
-from tinycnn.course import LEARNER_FILES, duration, epochs
+from tinycnn.course import duration, epochs
 from tinycnn.grade import network
-from tinycnn.paths import ROOT, runs_root
+from tinycnn.grade.submission import fingerprint_of
+from tinycnn.paths import run_dir
 from tinycnn.sandbox import probe
 from tinycnn.train import records
 from tinycnn.train.data import DataError, load_mnist
@@ -25,112 +25,9 @@ from tinycnn.train.engine import Pace, fit
 from tinycnn.train.precision import choose
 from tinycnn.train.recipe import Diverged, Recipe
 
-__all__ = ["ROOT", "Step", "StepError", "load_step", "runs_root", "train",
-           "train_step"]
-
-
-
-@dataclass
-class Step:
-    path: Path          # the folder, e.g. steps/i3
-    model: ModuleType   # its model.py: Net, layer_shapes
-    train: ModuleType   # its train.py: recipe, main
-
-    @property
-    def name(self) -> str:  # "i3"
-        return self.path.name
-
-
-def run_dir(folder: Path) -> Path:
-    """runs/steps/i3 for steps/i3, runs/solutions/i3 for solutions/i3."""
-    folder = Path(folder)
-    return runs_root() / folder.parent.name / folder.name
-
-
-def code_hash(folder: Path) -> str:
-    """sha256 of the files the learner edits: what a record was made from."""
-    h = hashlib.sha256()
-    for name in LEARNER_FILES:
-        h.update(name.encode() + b"\0" + (folder / name).read_bytes())
-    return h.hexdigest()
-
-
-def fingerprint_of(folder: Path, graphs: dict[str, network.Graph],
-                   recipe: Recipe) -> dict:
-    """What a run record must say to be this network's run: this code,
-    this traced network (its graph hash names the layers but not their
-    widths, which a config file could change: so the weight count too),
-    started from the grader's own weights, by this recipe."""
-    return {"code_hash": code_hash(folder),
-            "graph_hash": network.graph_hash(graphs),
-            "params": network.weight_count(graphs), "init": network.INIT,
-            "recipe": asdict(recipe)}
-
-
-def load_step(folder: str | Path) -> Step:
-    folder = Path(folder).resolve()
-    missing = [n for n in LEARNER_FILES if not (folder / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder} has no {', '.join(missing)}")
-    tag = hashlib.md5(str(folder).encode()).hexdigest()[:8]
-    # a unique module name per file, so steps never shadow each other
-    names = [f"tinycnn_step_{tag}_{folder.name}_{f[:-3]}" for f in LEARNER_FILES]
-    return Step(folder, *(probe.import_file(folder / f, n)
-                          for f, n in zip(LEARNER_FILES, names, strict=True)))
-
 
 class StepError(Exception):
     """The step cannot be trained; the message says why and what to do."""
-
-
-def probe_error(result: probe.Result) -> str | None:
-    """Why a probe leaves nothing to train, in one line; None if it does."""
-    if result.ended:
-        phase = result.facts.get("phase") or "starting"
-        if "did not finish" in result.ended:
-            why = ": an endless loop, or a network far too big?"
-        elif phase.startswith(("torch.export", "saving")):
-            # the grader's own work on the network, after learner code ran
-            how = result.ended.replace("ended the grading process",
-                                       "stopped")
-            return (f"tracing your network {how} during {phase}: most "
-                    "likely it needs more memory than the sandbox allows "
-                    "(TINYCNN_PROBE_MEMORY_GB, 8 GB by default); if your "
-                    "forward exits or signals, it must not")
-        else:
-            why = (": learner code must not exit or signal; its output "
-                   f"ended with: {result.last_line!r}")
-        return f"your code {result.ended} during {phase}{why}"
-    for phase in ("import model.py", "Net()", "Net().to(channels_last)",
-                  "forward (train mode)",
-                  "forward (eval mode)", "torch.export (train mode)",
-                  "torch.export (eval mode)", "saving the traced network"):
-        e = result.error(phase)
-        if e is not None:
-            if e["kind"] == "todo":
-                return f"not implemented yet: {e['message']}"
-            return f"{phase} raised {e['type']}: {e['message']}{e['where']}"
-    return None if result.has_graphs else "the probe left no network"
-
-
-def read_recipe(result: probe.Result) -> Recipe:
-    """The recipe the probe read (once), checked; StepError if unusable."""
-    e = result.error("import train.py") or result.error("recipe()")
-    if e is not None:
-        if e["kind"] == "todo":
-            raise StepError(f"not implemented yet: {e['message']}")
-        raise StepError(f"recipe() raised {e['type']}: {e['message']}"
-                        f"{e['where']}")
-    got = result.facts.get("recipe")
-    if not got:
-        raise StepError("recipe() was not read (see the builds check)")
-    if got.get("type") != "Recipe":
-        raise StepError(f"recipe() returned a {got.get('type')} "
-                        f"({got.get('repr', '')}), not a tinycnn Recipe")
-    try:
-        return Recipe.from_fields(got["fields"])
-    except (ValueError, TypeError) as e:
-        raise StepError(str(e)) from None
 
 
 def train_step(*args, **kw) -> dict:
@@ -171,10 +68,13 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     folder = Path(folder).resolve()
     if graphs is None or recipe is None:
         result = result or probe.run(folder, seed=seed)
-        problem = probe_error(result)
+        problem = result.problem()
         if problem:
             raise StepError(problem)
-        recipe = recipe or read_recipe(result)
+        try:
+            recipe = recipe or result.recipe()
+        except probe.RecipeError as e:
+            raise StepError(str(e)) from None
     if seed is not None:
         recipe.seed = seed
     out = Path(out or run_dir(folder))

@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tinycnn import posix
-from tinycnn.sandbox.probe import PREFIX, Result, main, read_result, run
+from tinycnn.sandbox.inside import main
+from tinycnn.sandbox.probe import PREFIX, Result, read_result, run
 
 JOBS, STATUS, OUTPUT = "jobs.json", "status.json", "output.txt"
 
@@ -40,7 +41,7 @@ def serve(jobs_file: str) -> int:
     import torch
     import torch.export  # the imports each probe would repeat
 
-    from tinycnn import graphfile  # noqa: F401
+    from tinycnn.sandbox import graphfile  # noqa: F401
 
     cfg = json.loads(Path(jobs_file).read_text(encoding="utf-8"))
     timeout, todo = cfg["timeout"], [Path(p) for p in cfg["jobs"]]
@@ -71,7 +72,7 @@ def serve(jobs_file: str) -> int:
 
 
 def _probe(job: Path, timeout: float) -> None:
-    """The forked child: probe.main, as `python -m tinycnn.sandbox.probe` would
+    """The forked child: inside.main, as probe.run's child would
     run it in the job's copy of its folder, writing to its own output."""
     try:
         os.setpgid(0, 0)
@@ -104,14 +105,15 @@ def probed(folders: list[Path], timeout: float,
             for r in results:
                 r.remove()
         return
-    from tinycnn.sandbox import isolation as sandbox
+    from tinycnn.sandbox import child
+    from tinycnn.sandbox.isolation import workdir
 
-    base = sandbox.workdir(f"{PREFIX}{os.getpid()}-")
+    base = workdir(f"{PREFIX}{os.getpid()}-")
     try:
-        top = sandbox.Child(base)
+        top = child.Child(base)
         for p in (top.out, top.home):
             p.mkdir()
-        jobs = [sandbox.prepare(f, top.step / str(k)).base
+        jobs = [child.prepare(f, top.step / str(k)).base
                 for k, f in enumerate(folders)]
         (top.step / JOBS).write_text(json.dumps({
             "timeout": timeout, "workers": workers,
@@ -120,20 +122,20 @@ def probed(folders: list[Path], timeout: float,
                "import serve; sys.exit(serve(sys.argv[1]))",
                str(top.step / JOBS)]
         rounds = -(-len(jobs) // workers)
-        done = sandbox.run(cmd, top, timeout * rounds + 60)
+        done = child.run(cmd, top, timeout * rounds + 60)
         if done.status != 0:
-            raise sandbox.SandboxError(
+            raise child.SandboxError(
                 f"the library's probes ended early ({done.status}): "
                 f"{done.output[-1000:]}")
-        yield [read_result(sandbox.Child(j), _outcome(j), timeout)
+        yield [read_result(child.Child(j), _outcome(j), timeout)
                for j in jobs]
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
 def _outcome(job: Path):
-    """The job's end as sandbox.run would have told it."""
-    from tinycnn.sandbox.isolation import Outcome
+    """The job's end as child.run would have told it."""
+    from tinycnn.sandbox.child import Outcome
 
     try:
         status = json.loads((job / STATUS).read_text(encoding="utf-8"))
@@ -146,5 +148,5 @@ def _outcome(job: Path):
         return Outcome(None, True, output)
     if not isinstance(status, int):
         return Outcome(None, False, output)
-    # an exit code, or -signal: what sandbox.run reports
+    # an exit code, or -signal: what child.run reports
     return Outcome(os.waitstatus_to_exitcode(status), False, output)

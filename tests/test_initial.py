@@ -9,7 +9,7 @@ import torch
 
 from tinycnn.grade import initial
 from tinycnn.grade.network import load
-from tinycnn.grade.trainer import load_step
+from tinycnn.learner.workspace import load_step
 from tinycnn.sandbox import probe
 
 
