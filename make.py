@@ -3,8 +3,10 @@ else (the standard library only: it runs before anything is installed).
 
     python make.py course [iN ...]   set up, then train and grade the
                                      reference solutions (all, or these)
-    python make.py test [ARGS]       set up, lint, run the project's fast
-                                     tests (ARGS go to pytest; minutes)
+    python make.py test [ARGS]       set up, lint, check the tree against
+                                     the manifest (python -m tools check),
+                                     run the project's fast tests (ARGS
+                                     go to pytest; minutes)
     python make.py test-all [ARGS]   the same with every test: the ones
                                      that train, build the lessons, drive
                                      a browser, grade the mutant library
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
                      " check` runs the structure checks of your steps")
         py = setup(venv)
         run(py, "-m", "ruff", "check", ".")
+        run(py, "-m", "tools", "check")  # the tree against the manifest
         lane = (["-m", f"not ({' or '.join(COSTLY)})"]
                 if a.command == "test" else [])
         run(py, "-m", "pytest", *workers(), *lane, *a.args)

@@ -72,56 +72,43 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
     assert "i5  A throw-away step" in out
     rc, out = run(repo, "-m", "tools", "derive")
     assert rc == 0 and out == ""  # nothing left to derive
-
-
-# Where a step may be named: the manifest, the files derived from it, the
-# lessons, their content file (docs/lessons.yml) and the solutions (a
-# step's own content), and the experiments the lessons cite, which name
-# the steps they ran on (benchmarks/). The grading and learner code, the
-# build and its renderers (tools/) and the instructors' scripts may not:
-# there a step name is a fact kept twice.
-MACHINERY = ("tinycnn/**/*.py", "tools/*.py", "checks/conftest.py", "make.py",
-             "instructors/**/*", ".ci/*", "Makefile")
-CONTENT = {"tinycnn/course.py"}
-
-
-def strings(path) -> list[tuple[int, str]]:
-    """(line, text) of what the file says, less comments and docstrings
-    (a usage line such as `pytest checks/i3` is an example, not a fact)."""
-    import ast
-    import re
-
-    text = path.read_text(encoding="utf-8")
-    if path.suffix != ".py":
-        return [(i, re.sub(r"(^|\s)#.*", "", line))
-                for i, line in enumerate(text.splitlines(), 1)]
-    tree = ast.parse(text)
-    docs = {id(n.body[0].value) for n in ast.walk(tree)
-            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                              ast.AsyncFunctionDef))
-            and n.body and isinstance(n.body[0], ast.Expr)}
-    return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            and id(n) not in docs]
+    rc, out = run(repo, "-m", "tools", "check")  # its content is missing
+    assert rc == 1 and "docs/lessons.yml: no 'Try this' items for i5" in out
+    lessons = repo / "docs/lessons.yml"
+    lessons.write_text(lessons.read_text().replace("\n  i4:\n", (
+        "\n  i5:\n  - question: Does a copy of i3 pass?\n    variant: i3-15ep"
+        "\n    table: try-i3-cpu.json\n    against: the reference\n"
+        "    how: nothing\n  i4:\n"), 1))
+    rc, out = run(repo, "-m", "tools", "check")
+    assert rc == 0, out
 
 
 def test_no_step_is_named_outside_the_manifest():
-    import re
+    from tools.check import named_steps
 
-    from tinycnn.course import STEPS
+    assert not named_steps(), "\n".join(named_steps())
 
-    name = re.compile(r"\b(?:" + "|".join(STEPS) + r")\b")
-    found = []
-    for pattern in MACHINERY:
-        for path in sorted(ROOT.glob(pattern)):
-            rel = path.relative_to(ROOT).as_posix()
-            if path.is_file() and rel not in CONTENT:
-                found += [f"{rel}:{i}: {s.strip()[:70]}"
-                          for i, s in strings(path) if name.search(s)]
-    assert not found, "\n".join(found)
+
+def test_tools_check_passes_and_can_fail(tmp_path):
+    """`python -m tools check` (make test runs it) finds the tree as it
+    is in order, and says what a step lacks."""
+    rc, out = run(ROOT, "-m", "tools", "check")
+    assert rc == 0 and "the tree follows the manifest" in out, out
+    from tools import check
+
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "tools").mkdir()
+    (repo / "tools/x.py").write_text('STEP = "i3"\n')
+    said = check.named_steps(repo)
+    assert said == ["tools/x.py:1: a step named: i3"]
+    assert any("solutions/i0/model.py: missing" in p
+               for p in check.steps_complete(repo))
 
 
 def test_the_step_name_test_can_fail(tmp_path):
+    from tools.check import strings
+
     f = tmp_path / "x.py"
     f.write_text('"""Run `pytest checks/i3`."""\n# i3 here\nSTEP = "i3"\n')
     assert [s for _, s in strings(f)] == ["i3"]

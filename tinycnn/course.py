@@ -3,9 +3,11 @@
 The graders (checks/iN), the lessons' generated parts, the README table
 test (tests/test_docs.py), the Classroom workflow and the Gradescope
 script all read this file.
-Adding a step: a solutions/iN folder, one `Spec` below, and docs/iN.md.
-Adding a check: one `Check` below and its function `check_<id>` in
-checks.py (the grader runs it after the checks its `after` names).
+Adding a step: a solutions/iN folder, one `Spec` below, docs/iN.md and
+its content in docs/lessons.yml (`python -m tools check` says what is
+missing). Adding a check: one `Check` below, and its judge `check_<id>`
+in tinycnn/grade/checks/<id>.py, registered in that package's JUDGES
+(the grader runs it after the checks its `after` names).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""`python -m tools derive|docs|student-edition DIR [--gradescope ZIP --step STEP]`:
-see tools/__init__.py."""
+"""`python -m tools derive|docs|check|student-edition DIR [--gradescope ZIP
+--step STEP]`: see tools/__init__.py."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def main(argv: list[str]) -> int:
             gradescope_zip(Path(argv[1]), Path(argv[3]), argv[5])
             print(f"{argv[3]}: Gradescope's autograder zip, grading "
                   f"{argv[5]}")
+    elif argv[:1] == ["check"]:
+        from tools.check import main as check
+
+        return check()
     elif argv[:1] == ["docs"]:
         from tools.docs import write
 

@@ -66,101 +66,35 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     nothing to train.
     """
     folder = Path(folder).resolve()
-    if graphs is None or recipe is None:
-        result = result or probe.run(folder, seed=seed)
-        problem = result.problem()
-        if problem:
-            raise StepError(problem)
-        try:
-            recipe = recipe or result.recipe()
-        except probe.RecipeError as e:
-            raise StepError(str(e)) from None
-    if seed is not None:
-        recipe.seed = seed
-    out = Path(out or run_dir(folder))
-    try:  # now, not after the training: a record that cannot be saved
-        records.check_writable(out)
-        records.invalidate(out)  # an interrupted run leaves nothing to reuse
-    except OSError as e:
-        raise StepError(f"cannot write the run record to {out}: "
-                        f"{e.strerror or e}; make it writable, or set "
-                        "TINYCNN_RUNS to a folder that is") from None
     if graphs is not None and seed is not None:
         raise ValueError("graphs are drawn under the recipe's seed: no seed")
+    if graphs is None or recipe is None:
+        result = result or probe.run(folder, seed=seed)
+        recipe = recipe or _recipe(result)
+    if seed is not None:
+        recipe.seed = seed
+    out = _writable(Path(out or run_dir(folder)))
     try:  # the grader's own initial weights, drawn under the run's seed
         graphs = graphs or network.load(result.out, recipe.seed)
     except ValueError as e:  # unreadable graphs, or a tensor it cannot set
         raise StepError(str(e)) from None
     fingerprint = fingerprint or fingerprint_of(folder, graphs, recipe)
-    model = network.GradedNet(graphs)
-    say = on_epoch or _print
-    precision, why = choose(device)
-    say(f"{folder.name}: {fingerprint['params']:,} parameters, "
-        f"{epochs(recipe.num_epochs)} "
-        f"on {describe(device)}, {precision} ({why})")
-
-    took: list[float] = []  # seconds per finished epoch
-
-    def in_time() -> None:
-        spent = time.perf_counter() - t0  # t0: when fit starts, below
-        if budget_s and spent > budget_s:
-            raise OverBudget(
-                f"training was stopped after {duration(spent)}: the time "
-                f"budget for {folder.name} is {duration(budget_s)} on this "
-                "machine")
-
-    def log(row: dict) -> None:
-        took.append(row["seconds"])
-        left = recipe.num_epochs - row["epoch"]
-        steady = took[1:] or took  # the first epoch also warmed up
-        ahead = (f", about {duration(sum(steady) / len(steady) * left)} "
-                 "left" if left else "")
-        say(f"epoch {row['epoch']:2d}  train loss {row['train_loss']:.4f}"
-            f"  acc {row['train_acc']:.2f}%  |  test loss "
-            f"{row['test_loss']:.4f}  acc {row['test_acc']:.2f}%"
-            f"  |  {row['seconds']:.1f}s{ahead}")
-        if on_row:
-            on_row(row)
-        if left:
-            in_time()
-
-    def beat(epoch: int, done: int, batches: int, seconds: float) -> None:
-        """Where no progress bar shows (a grade): a line every half minute,
-        the time left revised from this epoch's pace."""
-        per_epoch = seconds / done * batches
-        left = per_epoch - seconds + per_epoch * (recipe.num_epochs - epoch)
-        say(f"epoch {epoch:2d}  {done}/{batches} batches in {seconds:.0f}s,"
-            f" about {duration(left)} left")
-        in_time()
-
-    def estimate(seconds: float) -> None:
-        say(f"{folder.name}: {epochs(recipe.num_epochs)}, about "
-            f"{duration(seconds)} on this machine (timed after a warm-up)")
-        if budget_s and seconds > budget_s:
-            raise OverBudget(
-                f"training would take about {duration(seconds)} on this "
-                f"machine (timed after {Pace.warm + Pace.timed} batches of "
-                f"{recipe.batch_size}); the time budget for {folder.name} "
-                f"is {duration(budget_s)}, so it was stopped there")
-
     try:
         data = load_mnist()
     except DataError as e:  # the message says what to do; no traceback
         raise StepError(f"MNIST is not available: {e}") from None
-    paths: list[str] = []
-
-    def path(which: str) -> None:
-        """Which training step ran: said where there was a choice (CUDA)."""
-        paths.append(which)
-        if which != "eager":
-            say(f"{folder.name}: training step: {which}")
-
-    t0 = time.perf_counter()
+    model = network.GradedNet(graphs)
+    precision, why = choose(device)
+    lines = Lines(folder.name, recipe, on_epoch or _print, on_row, budget_s)
+    lines.say(f"{folder.name}: {fingerprint['params']:,} parameters, "
+              f"{epochs(recipe.num_epochs)} on {describe(device)}, "
+              f"{precision} ({why})")
     try:
-        history = fit(model, recipe, data, device, on_epoch=log,
-                      progress=progress, on_estimate=estimate,
-                      precision=precision, on_beat=None if progress else beat,
-                      on_path=path)
+        history = fit(model, recipe, data, device, on_epoch=lines.epoch,
+                      progress=progress, on_estimate=lines.estimate,
+                      precision=precision,
+                      on_beat=None if progress else lines.beat,
+                      on_path=lines.path)
     except NotImplementedError as e:
         if device.type != "mps":
             raise
@@ -171,23 +105,112 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
             "let PyTorch run that op on the CPU: set "
             "PYTORCH_ENABLE_MPS_FALLBACK=1") from None
     record = {
-        "step": folder.name,
-        "impl": folder.parent.name,
-        **fingerprint,
-        "init_seed": recipe.seed,
-        "device": describe(device),
-        "precision": precision,
-        "path": paths[0],
-        "torch": torch.__version__,
-        "wall_s": round(time.perf_counter() - t0, 1),
+        "step": folder.name, "impl": folder.parent.name, **fingerprint,
+        "init_seed": recipe.seed, "device": describe(device),
+        "precision": precision, "path": lines.paths[0],
+        "torch": torch.__version__, "wall_s": round(lines.spent(), 1),
         "finished": time.strftime("%Y-%m-%d %H:%M"),
-        "final_test_acc": history[-1]["test_acc"],
-        "epochs": history,
+        "final_test_acc": history[-1]["test_acc"], "epochs": history,
     }
     if pass_acc is not None:
         record["pass_acc"] = pass_acc
     records.save(out, record, model)
     return record, model
+
+
+def _recipe(result: probe.Result) -> Recipe:
+    """The probed recipe, or StepError saying why there is nothing to
+    train (the probe's own account: probe.Result)."""
+    problem = result.problem()
+    if problem:
+        raise StepError(problem)
+    try:
+        return result.recipe()
+    except probe.RecipeError as e:
+        raise StepError(str(e)) from None
+
+
+def _writable(out: Path) -> Path:
+    """`out`, checked now, not after the training: a record that cannot
+    be saved is a StepError before the first batch."""
+    try:
+        records.check_writable(out)
+        records.invalidate(out)  # an interrupted run leaves nothing to reuse
+    except OSError as e:
+        raise StepError(f"cannot write the run record to {out}: "
+                        f"{e.strerror or e}; make it writable, or set "
+                        "TINYCNN_RUNS to a folder that is") from None
+    return out
+
+
+class Lines:
+    """What a run says while it trains (an epoch's line, a heartbeat, the
+    estimate, which step ran) and its time budget: OverBudget as soon as
+    the estimate, or the clock, passes `budget_s`."""
+
+    def __init__(self, name: str, recipe: Recipe, say: Callable[[str], None],
+                 on_row: Callable[[dict], None] | None,
+                 budget_s: float | None) -> None:
+        self.name, self.recipe, self.say = name, recipe, say
+        self.on_row, self.budget_s = on_row, budget_s
+        self.took: list[float] = []  # seconds per finished epoch
+        self.paths: list[str] = []
+        self.t0 = time.perf_counter()
+
+    def spent(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def in_time(self) -> None:
+        spent = self.spent()
+        if self.budget_s and spent > self.budget_s:
+            raise OverBudget(
+                f"training was stopped after {duration(spent)}: the time "
+                f"budget for {self.name} is {duration(self.budget_s)} on "
+                "this machine")
+
+    def epoch(self, row: dict) -> None:
+        self.took.append(row["seconds"])
+        left = self.recipe.num_epochs - row["epoch"]
+        steady = self.took[1:] or self.took  # the first epoch warmed up too
+        ahead = (f", about {duration(sum(steady) / len(steady) * left)} "
+                 "left" if left else "")
+        self.say(f"epoch {row['epoch']:2d}  train loss "
+                 f"{row['train_loss']:.4f}  acc {row['train_acc']:.2f}%  |  "
+                 f"test loss {row['test_loss']:.4f}  acc "
+                 f"{row['test_acc']:.2f}%  |  {row['seconds']:.1f}s{ahead}")
+        if self.on_row:
+            self.on_row(row)
+        if left:
+            self.in_time()
+
+    def beat(self, epoch: int, done: int, batches: int,
+             seconds: float) -> None:
+        """Where no progress bar shows (a grade): a line every half minute,
+        the time left revised from this epoch's pace."""
+        per_epoch = seconds / done * batches
+        left = per_epoch - seconds + per_epoch * (self.recipe.num_epochs -
+                                                  epoch)
+        self.say(f"epoch {epoch:2d}  {done}/{batches} batches in "
+                 f"{seconds:.0f}s, about {duration(left)} left")
+        self.in_time()
+
+    def estimate(self, seconds: float) -> None:
+        r = self.recipe
+        self.say(f"{self.name}: {epochs(r.num_epochs)}, about "
+                 f"{duration(seconds)} on this machine (timed after a "
+                 "warm-up)")
+        if self.budget_s and seconds > self.budget_s:
+            raise OverBudget(
+                f"training would take about {duration(seconds)} on this "
+                f"machine (timed after {Pace.warm + Pace.timed} batches of "
+                f"{r.batch_size}); the time budget for {self.name} is "
+                f"{duration(self.budget_s)}, so it was stopped there")
+
+    def path(self, which: str) -> None:
+        """Which training step ran: said where there was a choice (CUDA)."""
+        self.paths.append(which)
+        if which != "eager":
+            self.say(f"{self.name}: training step: {which}")
 
 
 # What a training error means for the learner: (pattern, why, message)
