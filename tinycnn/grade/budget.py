@@ -39,7 +39,8 @@ def machine_bytes() -> int | None:
     its cgroup's limit (v2 or v1); None where neither can be read."""
     found = []
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
+        for line in meminfo.splitlines():
             if line.startswith("MemTotal:"):
                 found.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
@@ -47,7 +48,7 @@ def machine_bytes() -> int | None:
     for path in ("/sys/fs/cgroup/memory.max",
                  "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
-            text = Path(path).read_text().strip()
+            text = Path(path).read_text(encoding="ascii").strip()
         except OSError:
             continue
         if text.isdigit() and int(text) < 1 << 50:  # "max": no limit
