@@ -16,7 +16,7 @@ grep -m1 "model name" /proc/cpuinfo
 python3 - <<'PY' || exit 3
 from pathlib import Path
 import torch
-from tinycnn.grade.trainer import ROOT, train_step
+from tinycnn.grader.trainer import ROOT, train_step
 rec = train_step(ROOT / "solutions/i0", torch.device("cuda"), seed=1,
                  out=Path("/tmp/smoke"), progress=False)
 print("smoke i0 on cuda:", rec["final_test_acc"], rec["wall_s"], "s")

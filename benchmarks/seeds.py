@@ -36,7 +36,7 @@ def one_run(folder: str, seed: int, device: str, threads: int) -> dict:
 
     from benchmarks.variants import VARIANTS
     from benchmarks.variants import folder as variant_folder
-    from tinycnn.grade.trainer import train_step
+    from tinycnn.grader.trainer import train_step
     from tinycnn.train.device import pick_device
     from tinycnn.train.recipe import Diverged
 

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinycnn.grade import network as nw
-from tinycnn.grade import positions, shape_table, sizes
+from tinycnn.grader import network as nw
+from tinycnn.grader import positions, shape_table, sizes
 
 
 class Pools(nn.Module):

@@ -161,8 +161,8 @@ for d in ("{root}/checks/i3", "{root}", "{root}/tinycnn"):
     # ---------------------------------------------------- the course tree
     Attack("the engine and the grader edited on disk", "course tree",
            HEAD + '''
-for f in ("{root}/tinycnn/train/engine.py", "{root}/tinycnn/grade/checks/gap.py",
-          "{root}/tinycnn/grade/run.py"):
+for f in ("{root}/tinycnn/train/engine.py", "{root}/tinycnn/grader/checks/gap.py",
+          "{root}/tinycnn/grader/run.py"):
     try:
         open(f, "a").write("\\nraise SystemExit('edited')\\n")
     except OSError:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tinycnn.paths import ROOT
-from tinycnn.train import data
+from tinycnn.train import data, idx
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `pytest -n N` (CI runs two workers on two cores): one thread each,
@@ -102,10 +102,10 @@ def fake_pickle() -> tuple[bytes, dict[str, bytes]]:
     y = np.array([3, 1, 4, 1], dtype=np.int64)
     sets = ((f[:2], y[:2]), (f[2:3], y[2:3]), (f[3:], y[3:]))
     expected = {
-        "train-images-idx3-ubyte": data.write_idx(u8[:3].reshape(3, 28, 28)),
-        "train-labels-idx1-ubyte": data.write_idx(y[:3]),
-        "t10k-images-idx3-ubyte": data.write_idx(u8[3:].reshape(1, 28, 28)),
-        "t10k-labels-idx1-ubyte": data.write_idx(y[3:]),
+        "train-images-idx3-ubyte": idx.write_idx(u8[:3].reshape(3, 28, 28)),
+        "train-labels-idx1-ubyte": idx.write_idx(y[:3]),
+        "t10k-images-idx3-ubyte": idx.write_idx(u8[3:].reshape(1, 28, 28)),
+        "t10k-labels-idx1-ubyte": idx.write_idx(y[3:]),
     }
     return gzip.compress(pickle.dumps(sets, protocol=2)), expected
 

@@ -267,7 +267,7 @@ def in_init(code: str) -> tuple[str, str]:
     """An edit that runs `code` first thing in Net.__init__."""
     return (INIT, INIT + "".join(f"        {line}\n"
                                  for line in code.splitlines()))
-PATCH = "import tinycnn.grade.checks as g\n"
+PATCH = "import tinycnn.grader.checks as g\n"
 BIG = '''
 class Net(nn.Module):
     def __init__(self):

@@ -14,10 +14,10 @@ from conftest import copy_step, edit
 
 from tinycnn import autograde
 from tinycnn.course import STEPS
-from tinycnn.grade import bounded, budget, sizes
-from tinycnn.grade.run import Grade
-from tinycnn.grade.submission import Setting
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import bounded, budget, sizes
+from tinycnn.grader.run import Grade
+from tinycnn.grader.submission import Setting
+from tinycnn.grader.verdict import Fail
 from tinycnn.paths import ROOT
 from tinycnn.sandbox import probe
 
@@ -84,12 +84,12 @@ def test_a_batch_over_the_memory_budget_fails_before_training(
 
 
 def _job(folder, result, **over) -> bounded.Job:
-    from tinycnn.grade.submission import fingerprint_of
+    from tinycnn.grader.submission import fingerprint_of
 
     recipe = result.recipe()
     for k, v in over.pop("recipe", {}).items():
         setattr(recipe, k, v)
-    from tinycnn.grade import network
+    from tinycnn.grader import network
 
     graphs = network.load(result.out, recipe.seed)
     return bounded.Job(**{
@@ -154,7 +154,7 @@ def test_results_survive_a_grader_killed_while_training(i0, tmp_path):
                 break
             time.sleep(0.2)
         deadline = time.monotonic() + 60
-        while not (trainers := _children(proc.pid, "tinycnn.grade.bounded")) \
+        while not (trainers := _children(proc.pid, "tinycnn.grader.bounded")) \
                 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert trainers, "no trainer started"
@@ -203,7 +203,7 @@ def _children(pid: int, marker: str) -> list[int]:
 def test_the_memory_a_batch_needs_grows_with_the_batch(tmp_path):
     result = probe.run(ROOT / "solutions/i3")
     try:
-        from tinycnn.grade import network
+        from tinycnn.grader import network
 
         gm = network.load(result.out, 1)["train"].gm
         one, ten = (sizes.training_bytes(gm, b) for b in (100, 1000))

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinycnn.train import data
+from tinycnn.train import data, idx
 
 
 def test_idx_round_trip():
     a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
-    assert np.array_equal(data.read_idx(data.write_idx(a)), a)
+    assert np.array_equal(idx.read_idx(idx.write_idx(a)), a)
 
 
 @pytest.mark.parametrize("blob, why", [
@@ -26,14 +26,14 @@ def test_idx_round_trip():
 ])
 def test_idx_rejects_bad_files(blob, why):
     with pytest.raises(ValueError, match=why):
-        data.read_idx(blob)
+        idx.read_idx(blob)
 
 
 @settings(max_examples=200)
 @given(st.binary(max_size=64))
 def test_idx_fuzz_never_crashes_otherwise(blob):
     try:
-        out = data.read_idx(blob)
+        out = idx.read_idx(blob)
     except ValueError:
         return
     assert out.dtype == np.uint8

@@ -89,7 +89,7 @@ def test_training_follows_the_layout(monkeypatch, mps_layout):
 def test_an_op_missing_on_mps_says_what_to_do(monkeypatch, tmp_path):
     """torch raises NotImplementedError for an op without an MPS kernel:
     the learner gets the two ways out, not a traceback."""
-    from tinycnn.grade import trainer as step
+    from tinycnn.grader import trainer as step
     from tinycnn.paths import ROOT
 
     def fit(*a, **k):

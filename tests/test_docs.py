@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 from tinycnn.course import STEPS as SPECS
-from tinycnn.grade import network
+from tinycnn.grader import network
 from tools import docs, evidence, measured, pictures, tables
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -33,7 +33,7 @@ def answer_lines() -> set[str]:
     """The lines a learner writes in each reference model.py (inside its
     TODO blocks), long enough to be the design and not shared with the
     library's own code."""
-    library = "".join(p.read_text() for p in (ROOT / "tinycnn").glob("*.py"))
+    library = "".join(p.read_text() for p in (ROOT / "tinycnn").rglob("*.py"))
     found = set()
     for path in (ROOT / "solutions").glob("i*/model.py"):
         inside = False

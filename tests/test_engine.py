@@ -99,7 +99,7 @@ def test_a_thin_pass_says_how_often_it_would_pass(tmp_path):
     """The grade's note on a pass within the references' seed spread of
     the mark: from recorded deviations, how many moved onto this result
     would still pass; nothing for a comfortable pass or without records."""
-    from tinycnn.grade.odds import deviations, thin
+    from tinycnn.grader.odds import deviations, thin
 
     devs = deviations({"cpu": [99.40, 99.50, 99.60], "one run": [99.9]})
     assert devs == [-0.1, 0.0, 0.1]

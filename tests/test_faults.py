@@ -12,12 +12,12 @@ import torch
 from conftest import copy_step, edit
 
 from tinycnn.course import STEPS
-from tinycnn.grade.bounded import reusable
-from tinycnn.grade.network import INIT, GradedNet, graph_hash, load, weight_count
-from tinycnn.grade.run import Grade
-from tinycnn.grade.submission import code_hash
-from tinycnn.grade.trainer import train_step
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader.bounded import reusable
+from tinycnn.grader.network import INIT, GradedNet, graph_hash, load, weight_count
+from tinycnn.grader.run import Grade
+from tinycnn.grader.submission import code_hash
+from tinycnn.grader.trainer import train_step
+from tinycnn.grader.verdict import Fail
 from tinycnn.paths import run_dir
 from tinycnn.train import data, records
 
@@ -96,7 +96,7 @@ def test_interrupted_training_leaves_no_record(step_dir, monkeypatch):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("tinycnn.grade.trainer.fit", interrupted)
+    monkeypatch.setattr("tinycnn.grader.trainer.fit", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_step(step_dir, torch.device("cpu"), progress=False)
     assert records.load(run_dir(step_dir)) is None

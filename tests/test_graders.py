@@ -49,7 +49,7 @@ def test_check_files_follow_the_manifest():
     the check's title and rule, and registered by the grader."""
     import ast
 
-    from tinycnn.grade.checks import JUDGES
+    from tinycnn.grader.checks import JUDGES
 
     assert set(JUDGES) == set(CHECKS)
     found = sorted(p.name for p in (ROOT / "checks").glob("i*") if p.is_dir())

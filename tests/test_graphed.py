@@ -149,15 +149,14 @@ def test_the_reference_steps_wait_for_nothing():
     """The same for each reference network as the grader trains it (its
     exported graphs) with its own recipe."""
     from tinycnn.course import STEPS
-    from tinycnn.grade import network
-    from tinycnn.grade.trainer import read_recipe
+    from tinycnn.grader import network
     from tinycnn.paths import ROOT
     from tinycnn.sandbox import probe
 
     X, y = data()[:2]
     for step_name in STEPS:
         result = probe.run(ROOT / "solutions" / step_name)
-        recipe = read_recipe(result)
+        recipe = result.recipe()
         model = network.GradedNet(network.load(result.out, recipe.seed))
         model.to(memory_format=torch.channels_last)
         step = graphed.Step(model, recipe, 8, X, y, "fp32")
@@ -277,15 +276,14 @@ def test_every_reference_is_captured_and_a_syncing_net_falls_back():
     as a graph on CUDA; a network that reads a value back trains eagerly
     and says why."""
     from tinycnn.course import STEPS
-    from tinycnn.grade import network
-    from tinycnn.grade.trainer import read_recipe
+    from tinycnn.grader import network
     from tinycnn.paths import ROOT
     from tinycnn.sandbox import probe
 
     cuda = torch.device("cuda")
     for step_name in STEPS:
         result = probe.run(ROOT / "solutions" / step_name)
-        recipe = dataclasses.replace(read_recipe(result), num_epochs=1)
+        recipe = dataclasses.replace(result.recipe(), num_epochs=1)
         model = network.GradedNet(network.load(result.out, recipe.seed))
         paths = []
         rows = fit(model, recipe, data(2048), cuda, progress=False,

@@ -7,8 +7,8 @@ import shutil
 import pytest
 import torch
 
-from tinycnn.grade import initial
-from tinycnn.grade.network import load
+from tinycnn.grader import initial
+from tinycnn.grader.network import load
 from tinycnn.learner.workspace import load_step
 from tinycnn.sandbox import probe
 

@@ -15,8 +15,8 @@ LAYERS = {
     "base": ("tinycnn.course", "tinycnn.paths", "tinycnn.posix"),
     "train": ("base",),
     "sandbox": ("base", "train"),
-    "grade": ("base", "train", "sandbox"),
-    "learner": ("base", "train", "sandbox", "grade"),
+    "grader": ("base", "train", "sandbox"),
+    "learner": ("base", "train", "sandbox", "grader"),
 }
 ENTRIES = ("tinycnn", "tinycnn.__main__", "tinycnn.autograde")
 MAX_LINES = 450

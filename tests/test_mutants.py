@@ -9,8 +9,7 @@ import pytest
 from mutants import MUTANTS
 
 from tinycnn.course import STEPS, structure
-from tinycnn.grade.run import run_many
-from tinycnn.grade.trainer import probe_error
+from tinycnn.grader.run import run_many
 from tinycnn.paths import ROOT
 from tinycnn.sandbox import probe
 from tinycnn.sandbox.probe_many import probed
@@ -113,7 +112,7 @@ def seen(result: probe.Result) -> str:
     was (a temporary path, one per probe) and which line of an endless
     loop the dump caught (`while True: pass` is two lines, and the dump
     lands on either, alone or not)."""
-    text = json.dumps([result.facts, result.ended, probe_error(result)])
+    text = json.dumps([result.facts, result.ended, result.problem()])
     text = text.replace(str(result.out.parent / "step"), "<copy>")
     return re.sub(r"(did not finish within \d+ s \(model\.py), line \d+",
                   r"\1, line N", text)

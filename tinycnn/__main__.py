@@ -81,7 +81,7 @@ def _summary(args: argparse.Namespace) -> int:
     """The table from the traced graph, the learner's layer_shapes()
     beside it with the grader's verdict on it, and the budget left."""
     from tinycnn import course
-    from tinycnn.grade import shape_table
+    from tinycnn.grader import shape_table
     from tinycnn.learner import summary as sm
     from tinycnn.learner.workspace import load_step
 

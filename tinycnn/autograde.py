@@ -75,7 +75,7 @@ def _bounded(env: dict):
         return None
     import resource
 
-    from tinycnn.grade.budget import memory_bytes
+    from tinycnn.grader.budget import memory_bytes
 
     limit = memory_bytes(env) + (2 << 30)  # Python, torch and MNIST
 

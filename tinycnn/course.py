@@ -6,7 +6,7 @@ script all read this file.
 Adding a step: a solutions/iN folder, one `Spec` below, docs/iN.md and
 its content in docs/lessons.yml (`python -m tools check` says what is
 missing). Adding a check: one `Check` below, and its judge `check_<id>`
-in tinycnn/grade/checks/<id>.py, registered in that package's JUDGES
+in tinycnn/grader/checks/<id>.py, registered in that package's JUDGES
 (the grader runs it after the checks its `after` names).
 """
 

@@ -5,7 +5,7 @@ in seconds (the way `rustlings dev check` checks its exercises):
 - every step has its reference (solutions/iN: model.py, train.py), its
   lesson (docs/iN.md) and its content ("Try this" items in
   docs/lessons.yml), and nothing in them names a step the manifest lacks;
-- every check of the manifest has its judge (tinycnn/grade/checks) and
+- every check of the manifest has its judge (tinycnn/grader/checks) and
   nothing else has one;
 - no step is named outside the manifest and the content (the grading and
   learner code, the build, the instructors' scripts: there a step name is
@@ -96,10 +96,10 @@ def steps_complete(root: Path = ROOT) -> list[str]:
 
 
 def checks_judged() -> list[str]:
-    from tinycnn.grade.checks import JUDGES
+    from tinycnn.grader.checks import JUDGES
 
     return ([f"check {c}: in the manifest, with no judge in "
-             "tinycnn/grade/checks" for c in CHECKS if c not in JUDGES]
+             "tinycnn/grader/checks" for c in CHECKS if c not in JUDGES]
             + [f"judge {c}: no check of that id in the manifest"
                for c in JUDGES if c not in CHECKS])
 

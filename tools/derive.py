@@ -37,7 +37,7 @@ Written by `python -m tools derive` from the manifest: edit the manifest.
 
 import pytest
 
-from tinycnn.grade.plugin import judge
+from tinycnn.grader.plugin import judge
 {tests}'''
 CHECK_TEST = '''
 

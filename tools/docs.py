@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tinycnn import course
-from tinycnn.grade.odds import deviations
+from tinycnn.grader.odds import deviations
 from tinycnn.learner.summary import markdown, summarize
 from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
@@ -123,8 +123,8 @@ def build(leave: str | None = None) -> dict[str, bytes | str]:
     out: dict[str, bytes | str] = {
         name: maker(name)() for name in asked()
         if not (leave and fnmatch(name, leave))}
-    # for the grader's note on a thin pass (tinycnn/grade/odds.py)
-    out["../tinycnn/seed_spread.json"] = json.dumps({
+    # for the grader's note on a thin pass (tinycnn/grader/odds.py)
+    out["../tinycnn/grader/seed_spread.json"] = json.dumps({
         step: deviations({p: [r["final_test_acc"] for r in rs
                               if r["final_test_acc"] is not None]
                           for p, rs in reference_runs(step).items()})

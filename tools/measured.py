@@ -56,7 +56,7 @@ def confusion(step: str) -> tuple[str, bytes, bytes]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tinycnn.grade.network import GradedNet
+    from tinycnn.grader.network import GradedNet
     from tinycnn.train.step import prepare
 
     # the checkpoint is the traced network's, as the grader loads it
@@ -107,7 +107,7 @@ def confusion(step: str) -> tuple[str, bytes, bytes]:
 @functools.cache
 def reference_graphs(step: str) -> dict:
     """The reference's network as the grader traces it (probed once)."""
-    from tinycnn.grade import network
+    from tinycnn.grader import network
     from tinycnn.sandbox import probe
 
     result = probe.run(ROOT / "solutions" / step, seed=1)
@@ -120,7 +120,7 @@ def reference_graphs(step: str) -> dict:
 def reference_hash(step: str) -> str:
     """The graph hash of the reference's code as it is now (its record
     must carry the same)."""
-    from tinycnn.grade import network
+    from tinycnn.grader import network
 
     return network.graph_hash(reference_graphs(step))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tinycnn import course
 from tinycnn.course import duration
-from tinycnn.grade import run as grading
+from tinycnn.grader import run as grading
 from tinycnn.learner.summary import summarize
 from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT

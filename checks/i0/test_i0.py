@@ -11,7 +11,7 @@ Written by `python -m tools derive` from the manifest: edit the manifest.
 
 import pytest
 
-from tinycnn.grade.plugin import judge
+from tinycnn.grader.plugin import judge
 
 
 def test_builds(graded):

@@ -5,5 +5,5 @@ grader reads it (summary), the skeletons derived from the references
 (skeleton) and grading from a notebook (notebook.grade).
 
 May import everything below: tinycnn.course, tinycnn.paths, tinycnn.posix,
-tinycnn.train, tinycnn.sandbox, tinycnn.grade.
+tinycnn.train, tinycnn.sandbox, tinycnn.grader.
 """

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tinycnn.course import CHECKS, LEARNER_FILES, STEPS, Spec, epochs, title
-from tinycnn.grade import report
+from tinycnn.grader import report
 from tinycnn.learner.progress import check_structure, first_failing, passed
 from tinycnn.learner.workspace import folder_of, skeleton, todos, untouched
 from tinycnn.paths import ROOT, runs_root

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tinycnn.course import STEPS, Spec, structure
-from tinycnn.grade import report
+from tinycnn.grader import report
 from tinycnn.learner.workspace import folder_of
 from tinycnn.paths import run_dir
 from tinycnn.train import records
@@ -49,8 +49,8 @@ def grade(step: str, impl: str = "steps", train: bool = True,
     does: the structure checks, then (with `train`) the accuracy check,
     which trains (epoch lines appear as it goes) or reuses your last run
     of the same code. In Jupyter the table renders, then the curves."""
-    from tinycnn.grade.run import Grade, run_checks
-    from tinycnn.grade.submission import Setting
+    from tinycnn.grader.run import Grade, run_checks
+    from tinycnn.grader.submission import Setting
     from tinycnn.train.device import pick_device
 
     spec = STEPS[step]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinycnn.course import STEPS, structure, title
-from tinycnn.grade.submission import code_hash
+from tinycnn.grader.submission import code_hash
 from tinycnn.learner.workspace import folder_of, todos, untouched
 from tinycnn.paths import run_dir
 from tinycnn.train import records
@@ -52,7 +52,7 @@ def passed(folder: Path) -> bool:
 
 
 def check_structure(folder: Path) -> dict[str, dict]:
-    from tinycnn.grade.run import grade
+    from tinycnn.grader.run import grade
 
     return grade(folder, folder.name, structure(STEPS[folder.name]))
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
-from tinycnn.grade import network as nw
-from tinycnn.grade import shape_table
+from tinycnn.grader import network as nw
+from tinycnn.grader import shape_table
 
 aten = torch.ops.aten
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import fx
 
-from tinycnn.grade import network as nw
-from tinycnn.grade.batches import images
-from tinycnn.grade.hints import hint
-from tinycnn.grade.positions import reduced_dims
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import network as nw
+from tinycnn.grader.batches import images
+from tinycnn.grader.hints import hint
+from tinycnn.grader.positions import reduced_dims
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 
 def check_gap(sub: Submission) -> str:

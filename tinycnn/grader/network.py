@@ -109,7 +109,7 @@ def is_pool(n: fx.Node) -> bool:
 def is_global_average(n: fx.Node) -> bool:
     """An average (or sum) over every position of a map and nothing else:
     one number per channel (positions.global_average)."""
-    from tinycnn.grade.positions import global_average
+    from tinycnn.grader.positions import global_average
 
     return global_average(n)
 
@@ -222,7 +222,7 @@ def prepare(modules: dict[str, fx.GraphModule], tensors: list,
     are). `tensors`: (name, tensor) in the order Net() made them; `image`
     the shape of one input. The summary tool calls it too, so it counts
     what the grader counts."""
-    from tinycnn.grade import carried, initial, positions, sizes
+    from tinycnn.grader import carried, initial, positions, sizes
 
     gms = list(modules.values())
     for gm in gms:

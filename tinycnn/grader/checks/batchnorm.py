@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import fx
 
-from tinycnn.grade import network as nw
-from tinycnn.grade.batches import images
-from tinycnn.grade.checks.common import some_left
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import network as nw
+from tinycnn.grader.batches import images
+from tinycnn.grader.checks.common import some_left
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 from tinycnn.sandbox.graphfile import attr
 
 

@@ -11,16 +11,16 @@ the checks it needs passed: run.py runs those first (the Check's
 by the manifest's id.
 """
 
-from tinycnn.grade.checks.accuracy import check_accuracy
-from tinycnn.grade.checks.batchnorm import check_batchnorm
-from tinycnn.grade.checks.builds import check_builds
-from tinycnn.grade.checks.dropout import check_dropout
-from tinycnn.grade.checks.epochs import check_epochs
-from tinycnn.grade.checks.gap import check_gap
-from tinycnn.grade.checks.output import check_output
-from tinycnn.grade.checks.params import check_params
-from tinycnn.grade.checks.shapes import check_shapes
-from tinycnn.grade.checks.transitions import check_transitions
+from tinycnn.grader.checks.accuracy import check_accuracy
+from tinycnn.grader.checks.batchnorm import check_batchnorm
+from tinycnn.grader.checks.builds import check_builds
+from tinycnn.grader.checks.dropout import check_dropout
+from tinycnn.grader.checks.epochs import check_epochs
+from tinycnn.grader.checks.gap import check_gap
+from tinycnn.grader.checks.output import check_output
+from tinycnn.grader.checks.params import check_params
+from tinycnn.grader.checks.shapes import check_shapes
+from tinycnn.grader.checks.transitions import check_transitions
 
 JUDGES = {
     "builds": check_builds,

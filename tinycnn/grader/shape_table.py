@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import fx
 
-from tinycnn.grade import network as nw
+from tinycnn.grader import network as nw
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from tinycnn.grade.batches import images
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader.batches import images
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 
 def check_output(sub: Submission) -> str:

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from tinycnn.course import CHECKS, STEPS, Spec
-from tinycnn.grade import budget
-from tinycnn.grade import network as nw
-from tinycnn.grade.checks import JUDGES
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Setting, Submission
-from tinycnn.grade.verdict import Blocked, Fail
+from tinycnn.grader import budget
+from tinycnn.grader import network as nw
+from tinycnn.grader.checks import JUDGES
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Setting, Submission
+from tinycnn.grader.verdict import Blocked, Fail
 
 
 class Grade:

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from tinycnn.course import duration, epochs
-from tinycnn.grade import network
-from tinycnn.grade.submission import fingerprint_of
+from tinycnn.grader import network
+from tinycnn.grader.submission import fingerprint_of
 from tinycnn.paths import run_dir
 from tinycnn.sandbox import probe
 from tinycnn.train import records

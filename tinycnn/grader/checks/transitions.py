@@ -6,11 +6,11 @@ import operator
 
 from torch import fx
 
-from tinycnn.grade import network as nw
-from tinycnn.grade.batches import images
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import network as nw
+from tinycnn.grader.batches import images
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 
 def _one_by_one(n) -> tuple[int, int] | None:

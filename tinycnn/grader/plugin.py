@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from tinycnn.course import STEPS
-from tinycnn.grade import report
-from tinycnn.grade.run import Grade
-from tinycnn.grade.submission import Setting
-from tinycnn.grade.verdict import Blocked, Fail
+from tinycnn.grader import report
+from tinycnn.grader.run import Grade
+from tinycnn.grader.submission import Setting
+from tinycnn.grader.verdict import Blocked, Fail
 from tinycnn.paths import ROOT, runs_root, write_atomic
 from tinycnn.sandbox import isolation
 from tinycnn.train.device import pick_device

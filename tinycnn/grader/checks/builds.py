@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
-from tinycnn.grade import carried, sizes
-from tinycnn.grade.batches import images
-from tinycnn.grade.hints import cause_hint, hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import carried, sizes
+from tinycnn.grader.batches import images
+from tinycnn.grader.hints import cause_hint, hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 
 def check_builds(sub: Submission) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinycnn.grade.submission import Submission
+from tinycnn.grader.submission import Submission
 
 
 def some_left(sub: Submission, ignored: list, ops: list) -> bool:

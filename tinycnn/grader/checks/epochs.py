@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tinycnn.course import epochs
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 
 def check_epochs(sub: Submission) -> str:

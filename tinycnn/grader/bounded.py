@@ -2,7 +2,7 @@
 use so much memory and so much time, so that every network ends with a
 verdict that says what stopped it.
 
-    python -m tinycnn.grade.bounded JOB.json
+    python -m tinycnn.grader.bounded JOB.json
 
 The grader (checks.check_accuracy) writes the job: where the probe left
 the traced network, the recipe, the run's fingerprint, the device, the
@@ -83,7 +83,7 @@ def run(job: Job, say: Callable[[str], None],
         err = open(Path(tmp) / "stderr.txt", "w+b")  # noqa: SIM115
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tinycnn.grade.bounded", str(path)],
+            [sys.executable, "-m", "tinycnn.grader.bounded", str(path)],
             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
             env=env, text=True, encoding="utf-8", errors="replace")
         lines: queue.Queue = queue.Queue()
@@ -149,7 +149,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _ended(rc: int | None, tail: str, job: Job) -> str:
     """Why a child that said nothing more stopped, in a learner's terms."""
-    from tinycnn.grade.sizes import human
+    from tinycnn.grader.sizes import human
 
     if rc is not None and rc < 0:
         name = signal.Signals(-rc).name if -rc in signal.valid_signals() \
@@ -200,14 +200,14 @@ def child(job: Job) -> None:
     """Reuse or train, then evaluate; every outcome on stdout."""
     _limit_memory(job)
     try:
-        from tinycnn.grade.trainer import OverBudget, explain
+        from tinycnn.grader.trainer import OverBudget, explain
 
         acc, last, reused = _work(job)
     except BaseException as e:  # every end becomes a verdict
         if isinstance(e, OverBudget):
             _emit("fail", {"why": "time", "message": str(e)})
         elif _memory_error(e):
-            from tinycnn.grade.sizes import human
+            from tinycnn.grader.sizes import human
 
             _emit("fail", {"why": "memory", "message": (
                 f"training ran out of memory (the grader's budget is "
@@ -222,8 +222,8 @@ def child(job: Job) -> None:
 def _work(job: Job) -> tuple[float, list[float], bool]:
     import torch
 
-    from tinycnn.grade import network
-    from tinycnn.grade.trainer import StepError, train
+    from tinycnn.grader import network
+    from tinycnn.grader.trainer import StepError, train
     from tinycnn.paths import run_dir
     from tinycnn.train.data import load_mnist
     from tinycnn.train.recipe import Recipe

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tinycnn.grade import shape_table
-from tinycnn.grade.hints import cause_hint, hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import shape_table
+from tinycnn.grader.hints import cause_hint, hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 TABLE_FORM = ("layer_shapes() returns a dict {name: shape}, each shape a "
               "tuple of ints without the batch: (C, H, W) for a map, (N,) "

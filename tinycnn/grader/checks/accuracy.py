@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from tinycnn.grade import budget, sizes
-from tinycnn.grade.batches import EVAL_BATCH
-from tinycnn.grade.checks.batchnorm import check_batchnorm
-from tinycnn.grade.checks.dropout import check_dropout
-from tinycnn.grade.checks.gap import check_gap
-from tinycnn.grade.checks.output import check_output
-from tinycnn.grade.checks.transitions import check_transitions
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import budget, sizes
+from tinycnn.grader.batches import EVAL_BATCH
+from tinycnn.grader.checks.batchnorm import check_batchnorm
+from tinycnn.grader.checks.dropout import check_dropout
+from tinycnn.grader.checks.gap import check_gap
+from tinycnn.grader.checks.output import check_output
+from tinycnn.grader.checks.transitions import check_transitions
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 from tinycnn.paths import run_dir
 from tinycnn.train import records
 
@@ -24,7 +24,7 @@ def check_accuracy(sub: Submission) -> str:
     same code, graph and recipe) and evaluate it, in a process with the
     grade's memory and time budgets (bounded.py); then judge the trained
     network by the same rules as the drawn one."""
-    from tinycnn.grade import bounded
+    from tinycnn.grader import bounded
 
     recipe, spec = sub.recipe, sub.spec
     _fits_for_training(sub, recipe.batch_size)
@@ -48,7 +48,7 @@ def check_accuracy(sub: Submission) -> str:
                    f"(evaluated by the grader on the 10,000 test images; "
                    f"last epochs {last})", hint("accuracy"))
     _judge_trained(sub, out)
-    from tinycnn.grade.odds import thin
+    from tinycnn.grader.odds import thin
 
     note = thin(spec.step, done.acc, spec.pass_acc)
     return (f"{done.acc:.2f}% (>= {spec.pass_acc}%); last epochs {last}"

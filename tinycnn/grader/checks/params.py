@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tinycnn.grade import carried
-from tinycnn.grade import network as nw
-from tinycnn.grade.hints import hint
-from tinycnn.grade.submission import Submission
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import carried
+from tinycnn.grader import network as nw
+from tinycnn.grader.hints import hint
+from tinycnn.grader.submission import Submission
+from tinycnn.grader.verdict import Fail
 
 
 def check_params(sub: Submission) -> str:

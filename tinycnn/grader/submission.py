@@ -24,11 +24,11 @@ from pathlib import Path
 import torch
 
 from tinycnn.course import LEARNER_FILES, Spec
-from tinycnn.grade import budget, sizes
-from tinycnn.grade import network as nw
-from tinycnn.grade.batches import EVAL_BATCH, images
-from tinycnn.grade.hints import cause_hint, hint
-from tinycnn.grade.verdict import Fail
+from tinycnn.grader import budget, sizes
+from tinycnn.grader import network as nw
+from tinycnn.grader.batches import EVAL_BATCH, images
+from tinycnn.grader.hints import cause_hint, hint
+from tinycnn.grader.verdict import Fail
 from tinycnn.sandbox import probe
 from tinycnn.train.recipe import Recipe
 
