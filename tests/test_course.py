@@ -47,10 +47,9 @@ def test_a_new_step_needs_one_manifest_entry(tmp_path):
         ".github/workflows/classroom.yml", "README.md",
         "checks/i5/test_i5.py", "mkdocs.yml", "steps/i5/model.py",
         "steps/i5/train.py"])
-    # no record, no timing: the README says so, and no test asks for one
-    assert ("| i5 | proves a step is declared once | not measured | ≤ 20 | "
-            "99.4 % | not measured | not measured |"
-            ) in (repo / "README.md").read_text()
+    # the step's rules, from the manifest alone
+    assert ("| [i5](docs/i5.md) | proves a step is declared once | "
+            "≤ 19,999 | ≤ 20 | 99.4 % |") in (repo / "README.md").read_text()
     assert "TODO(i5)" in (repo / "steps/i5/model.py").read_text()
     # mkdocs's own loader: mkdocs.yml uses its !ENV tag
     nav = yaml.load((repo / "mkdocs.yml").read_text(),

@@ -8,10 +8,18 @@
                 "design": for designing the network, from i1 on)
     reset iN    back up your files and restore the skeleton (--undo)
     solution iN diff from your files to the reference, once iN passed
+    map iN      where your newest run of iN sits among the recorded
+                designs (parameters against accuracy), as a picture
+
+    compare A B train two step folders on the same seeds (--seeds 5) and
+                judge B against A by the lessons' rule
 
     data        make sure MNIST is on disk (verified), from any source
     summary D   the layer table of the Net in step folder D (--plot PNG:
                 also as a picture)
+
+    class DIR   (instructors) every results.json below DIR as one table
+                (--csv FILE) and on the map (--map DIR)
 
 Authoring (steps/, checks/, the lessons' generated parts) is in tools/:
 `python -m tools derive`, `python -m tools docs`.
@@ -25,7 +33,14 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tinycnn")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["class"]:  # the instructors' command: its own options
+        from tinycnn.grader import classview
+
+        return classview.main(argv[1:])
+    p = argparse.ArgumentParser(prog="python -m tinycnn", epilog=(
+        "instructors: `python -m tinycnn class FOLDER` (--help) turns a "
+        "folder of results.json files into a class table and map"))
     sub = p.add_subparsers(dest="cmd", required=True)
     st = sub.add_parser("status", help="where you are, and what next")
     w = sub.add_parser("watch", help="structure checks on every save")
@@ -45,7 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     so.add_argument("step")
     so.add_argument("--anyway", action="store_true",
                     help="show it before the step has passed")
-    for q in (st, w, h, r, so):
+    m = sub.add_parser("map", help="where your run sits among the "
+                       "recorded designs of a step")
+    m.add_argument("step")
+    m.add_argument("--out", type=Path, metavar="PNG",
+                   help="the picture (default: runs/steps/iN/map.png)")
+    c = sub.add_parser("compare", help="train two step folders on the "
+                       "same seeds and judge the change as the lessons do")
+    c.add_argument("a", type=Path, help="the baseline folder (steps/i3)")
+    c.add_argument("b", type=Path, help="the changed copy (try/i3)")
+    c.add_argument("--seeds", type=int, default=5,
+                   help="how many seeds, 1 to N (default 5: the lessons' "
+                   "least)")
+    c.add_argument("--first-seed", type=int, default=1)
+    c.add_argument("--device", help="cuda, mps or cpu (default: best here)")
+    for q in (st, w, h, r, so, m):
         q.add_argument("--impl", default="steps", help=argparse.SUPPRESS)
     d = sub.add_parser("data", help="fetch and verify MNIST")
     d.add_argument("--root", help="data folder "
@@ -58,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                    "per layer into this picture")
     args = p.parse_args(argv)
 
-    if args.cmd in ("status", "watch", "hint", "reset", "solution"):
+    if args.cmd in ("status", "watch", "hint", "reset", "solution", "map"):
         return _loop(args)
     if args.cmd == "data":
         from tinycnn.train.data import DataError, ensure_mnist, md5
@@ -74,6 +103,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{md5(raw / name)}  {raw / name}")
     elif args.cmd == "summary":
         return _summary(args)
+    elif args.cmd == "compare":
+        from tinycnn.learner import compare
+        from tinycnn.train.device import pick_device
+
+        if not 1 <= args.seeds <= 100:
+            print("--seeds: from 1 to 100", file=sys.stderr)
+            return 2
+        try:
+            device = pick_device(args.device)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        return compare.main(args.a, args.b, seeds, device)
     return 0
 
 
@@ -153,6 +196,12 @@ def _loop(args: argparse.Namespace) -> int:
         commands.reset(args.step, args.undo, args.impl)
     elif args.cmd == "solution":
         return 0 if commands.solution(args.step, args.anyway, args.impl) else 1
+    elif args.cmd == "map":
+        if args.step not in STEPS:
+            print(f"no step {args.step}: steps are {', '.join(STEPS)}",
+                  file=sys.stderr)
+            return 2
+        return 0 if commands.show_map(args.step, args.impl, args.out) else 1
     return 0
 
 

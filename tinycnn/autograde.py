@@ -87,10 +87,11 @@ def _bounded(env: dict):
     return limit_data
 
 
-def failed_results(why: str) -> dict:
+def failed_results(why: str, step: str) -> dict:
     return {"score": 0.0, "output": why, "tests": [{
         "name": "grading", "status": "failed", "score": 0.0,
-        "max_score": 1.0, "output": why}]}
+        "max_score": 1.0, "output": why}],
+        "leaderboard": [], "extra_data": {"tinycnn": {step: {}}}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         hide = [str(args.results.resolve().parent), str(
             args.submission.resolve())]
         env = {**os.environ, "TINYCNN_RUNS": str(work / "runs"),
+               "TINYCNN_MAP_PICTURE": "0",  # the runs folder goes with work
                "TINYCNN_HIDE": os.pathsep.join(hide)}
         if args.time_budget:
             env["TINYCNN_TIME_BUDGET_MIN"] = str(args.time_budget)
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError
         except (OSError, ValueError):
             body = failed_results(f"The grader stopped ({stopped(rc)}) "
-                                  "before it wrote a score; see its log.")
+                                  "before it wrote a score; see its log.",
+                                  args.step)
         else:
             if rc not in (0, 1):  # pytest's own: all passed, some failed
                 body["output"] = (f"{body.get('output', '')}\nThe grader "

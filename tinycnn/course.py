@@ -217,8 +217,8 @@ CHECKS = {c.id: c for c in [
 _CORE = ("builds", "params", "batchnorm", "dropout")
 _TAIL = ("output", "shapes", "epochs", "accuracy")
 STEPS = {s.step: s for s in [
-    Spec("i0", "The baseline", "a plain CNN: four 3×3 convs, two max-pools, "
-         "a linear head", 19_999, 1, 98.0, ("builds", "params", *_TAIL),
+    Spec("i0", "The baseline", "a plain CNN: 3×3 convs, max-pools and a "
+         "linear head, trained for one epoch", 19_999, 1, 98.0, ("builds", "params", *_TAIL),
          "baseline: plain convs, one epoch of SGD",
          gain="a baseline to measure everything against", minutes=10),
     # i1 and i2 keep i0's linear head: in every recipe we searched (three
@@ -258,12 +258,13 @@ STEPS = {s.step: s for s in [
           "A layout that passes: two blocks at 28×28, a pool, a 1×1 "
           "transition, two blocks at 14×14, a pool, a 1×1 transition, then "
           "flatten and the Linear head.")),
-    Spec("i3", "The GAP head", "a GAP head, and one 3×3 conv at 7×7",
+    Spec("i3", "The GAP head", "a global-average-pooling head, and a "
+         "receptive field that covers the digit",
          19_999, 20, 99.4, (*_CORE, "gap", *_TAIL),
          "GAP head replaces the 7×7 linear head; a 3×3 conv at 7×7 grows "
          "the receptive field to 24",
-         gain="the head costs 170 parameters instead of thousands; the "
-         "features see more of the digit", minutes=60,
+         gain="the head costs 10 parameters per channel (and 10) instead "
+         "of thousands; the features see more of the digit", minutes=60,
          design=("Start from your i2 network and replace the head: what is left of "
           "the budget once the linear head is gone is yours to spend on "
           "convs. Then compute the receptive field of the last layer before "
@@ -278,8 +279,8 @@ STEPS = {s.step: s for s in [
           "then a 1×1 conv to 10 logits; the last block's width also sets "
           "the head's cost, 10 C + 10.")),
     Spec("i4", "At most 8,000 parameters (stretch)",
-         "stretch: unpadded convs, six thin layers, one pool: at most 8,000 "
-         "parameters, 15 epochs", 8_000, 15, 99.4,
+         "stretch: the same rules in at most 8,000 parameters and 15 "
+         "epochs", 8_000, 15, 99.4,
          (*_CORE, "gap", *_TAIL),
          "six unpadded 3×3 convs, 8 to 20 channels wide, and one pool "
          "instead of five up to 28 wide: under 8K; dropout down to 1 %",

@@ -104,31 +104,18 @@ TABLE = re.compile(r"(<!-- steps:[^\n]*-->\n).*?(<!-- /steps -->)", re.S)
 
 
 def readme(text: str) -> str:
-    """The README with its step table made from the manifest, the
-    reference records and the timed `make course` runs."""
-    from tinycnn.course import duration
-    from tools.evidence import REF, grade_times, record
-
-    rows, machines = [], []
-    for step, spec in STEPS.items():
-        rec = record(step) if (REF / f"{step}.json").is_file() else None
-        timed = grade_times(step) if rec else []
-        machines += [m for m, _ in timed[:1] if m not in machines]
-        rows.append(" | ".join([
-            f"| {step}", spec.about,
-            f"{rec['params']:,}" if rec else "not measured",
-            str(spec.max_epochs) if spec.max_epochs == 1
-            else f"≤ {spec.max_epochs}", f"{spec.pass_acc} %",
-            duration(rec["wall_s"]) if rec else "not measured",
-            duration(timed[0][1]["seconds"]) if timed else "not measured",
-        ]) + " |")
+    """The README with its step table made from the manifest: each step's
+    rules, nothing of its reference (no widths, no parameter count) and
+    no machine's timing (those are on the Results page)."""
+    rows = [" | ".join([
+        f"| [{step}](docs/{step}.md)", spec.about,
+        f"≤ {spec.max_params:,}",
+        str(spec.max_epochs) if spec.max_epochs == 1
+        else f"≤ {spec.max_epochs}", f"{spec.pass_acc} %"]) + " |"
+        for step, spec in STEPS.items()]
     table = "\n".join([
-        "| step | you add | params | epochs | pass mark | reference "
-        "run | `make course` |", "|---|---|---:|---:|---:|---:|---:|",
-        *rows, "", "Reference runs: their records in "
-        "`benchmarks/results/reference-cpu/` (on a CPU); `make course`: "
-        "timed by `benchmarks/course_time.py` on "
-        + (" and ".join(machines) or "no machine yet") + "."]) + "\n"
+        "| step | you add | parameters | epochs | pass mark |",
+        "|---|---|---:|---:|---:|", *rows]) + "\n"
     new, n = TABLE.subn(lambda m: m.group(1) + table + m.group(2), text)
     if n != 1:
         raise ValueError("README.md has no <!-- steps: --> ... "

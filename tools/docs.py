@@ -23,7 +23,7 @@ from tinycnn.grader.odds import deviations
 from tinycnn.learner.summary import markdown, summarize
 from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
-from tools import pictures
+from tools import designs, pictures
 from tools.evidence import REF, reference_runs
 from tools.measured import confusion, speed_md
 from tools.pages import (
@@ -62,6 +62,10 @@ MAKERS: dict[str, Callable] = {
     "generated/{step}-task.md": task_md,
     "generated/{step}-mistakes.md": mistakes_md,
     "generated/{step}-try.md": try_md,
+    "assets/{step}-map.png": designs.map_png,
+    "generated/class.md": designs.class_md,
+    "assets/class-i0.png": designs.class_png,
+    "generated/{step}-map.md": designs.map_md,
     "assets/{step}-curves.png": lambda step: (REF / f"{step}.png").read_bytes(),
     "generated/{step}-odds.md": lambda step: odds(step)[0],
     "assets/{step}-odds.png": lambda step: odds(step)[1],
@@ -123,6 +127,8 @@ def build(leave: str | None = None) -> dict[str, bytes | str]:
     out: dict[str, bytes | str] = {
         name: maker(name)() for name in asked()
         if not (leave and fnmatch(name, leave))}
+    # the map of where a design sits (tinycnn/grader/design_map.py)
+    out["../tinycnn/grader/designs.json"] = designs.designs_json()
     # for the grader's note on a thin pass (tinycnn/grader/odds.py)
     out["../tinycnn/grader/seed_spread.json"] = json.dumps({
         step: deviations({p: [r["final_test_acc"] for r in rs

@@ -10,14 +10,14 @@ import dataclasses
 import functools
 import json
 
+from tinycnn import evidence as rule
 from tinycnn.paths import ROOT
 from tools import content
 
 RESULTS = ROOT / "benchmarks" / "results"
 REF = RESULTS / "reference-cpu"
-# a change is better or worse than another only over at least this many
-# seeds, and only when their ranges do not overlap
-MIN_SEEDS = 5
+# the rule for one change over seeds is the learner's too (compare)
+MIN_SEEDS = rule.MIN_SEEDS
 # the margin bar a reference must meet (every step's pass rate rests on it)
 BAR_SEEDS = 10      # seeds at least
 BAR_EACH = 0.05     # every seed this far above the pass mark, at least
@@ -41,15 +41,11 @@ def at_the_bar(accs: list[float], mark: float) -> str:
     return "yes" if statistics.mean(accs) >= mark + BAR_MEAN else "no: the mean"
 
 
-def compare(new: list[float], base: list[float]) -> str:
-    """This course's rule for one change over seeds (the same seeds in
-    both lists; -inf for a run that diverged): better or worse only when
-    the two ranges do not overlap, over at least MIN_SEEDS."""
-    n = len(base)
-    return (f"{n} seeds: too few to say" if n < MIN_SEEDS else
-            "better" if min(new) > max(base) else
-            "worse" if max(new) < min(base) else
-            "no measurable difference")
+def compare(new: list[float | None], base: list[float | None]
+            ) -> rule.Paired:
+    """This course's rule for one change over the same seeds, in order
+    (None for a run that diverged): tinycnn/evidence.py."""
+    return rule.paired(new, base)
 
 
 def seed_runs(name: str, folder: str) -> dict[int, dict]:

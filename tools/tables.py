@@ -51,8 +51,10 @@ def paired(step: str, name: str, table: str, ref_table: str | None = None,
     accs = [got[s]["final_test_acc"] for s in done]
     base = [ref[s]["final_test_acc"] for s in seeds]
     low = min(accs) if len(done) == len(seeds) else -math.inf
+    rule = compare([got[s]["final_test_acc"] for s in seeds], base)
     return {"seeds": seeds, "got": got, "done": done, "accs": accs,
-            "base": base, "low": low, "verdict": compare([*accs, low], base)}
+            "base": base, "low": low, "verdict": rule.verdict,
+            "paired": rule}
 
 
 def ablation_md(step: str, names: list[str], table: str,
@@ -60,14 +62,15 @@ def ablation_md(step: str, names: list[str], table: str,
                 against: str = "reference") -> str:
     """One-change ablations of `step`'s reference, each against the
     reference's runs on the seeds both have (`paired`): how many seeds,
-    the mean, the spread (each seed is in `ablation_png`), and a verdict:
-    better or worse only when the two rows' seed ranges do not overlap
-    (over at least 5 seeds); otherwise no measurable difference."""
+    the mean, the spread (each seed is in `ablation_png`), the paired
+    count per seed and its sign test, and the verdict by the course's rule
+    (tinycnn/evidence.py)."""
     from benchmarks.variants import VARIANTS
 
     rows = ["| variant | params | seeds | mean | spread | "
-            f"{against}, same seeds: mean, spread | difference | verdict |",
-            "|---|---:|---:|---:|---:|---:|---:|---|"]
+            f"{against}, same seeds: mean, spread | difference | "
+            "seed by seed | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for name in names:
         p = paired(step, name, table, ref_table, ref_folder)
         seeds, got, done, accs, base = (p[k] for k in
@@ -85,7 +88,8 @@ def ablation_md(step: str, names: list[str], table: str,
             f"| {VARIANTS[name].what} (`{name}`) | "
             f"{got[done[0]]['params']:,} | {per} | {mean:.2f}{of} | "
             f"{spread} | {bmean:.2f}, "
-            f"{max(base) - min(base):.2f} | {diff:+.2f} | {p['verdict']} |")
+            f"{max(base) - min(base):.2f} | {diff:+.2f} | "
+            f"{p['paired'].statistic} | {p['verdict']} |")
     return "\n".join(rows) + "\n"
 
 
@@ -163,16 +167,19 @@ def try_md(step: str) -> str:
             runs += f" ({diverged} of {len(p['seeds'])} diverged)"
         out += [f'??? question "{question}"',
                 "    Write down your guess. Then try it on your own network: "
-                "copy your step folder, make the change in the copy, train "
-                "it, and compare with your own run of the step:",
+                "copy your step folder, make the change in the copy, and "
+                "train both on the same seeds, as the lessons do:",
                 "",
                 "    ```bash",
                 f"    cp -r steps/{step} try/{step}",
                 f"    # in try/{step}: {t.how}",
-                f"    python try/{step}/train.py",
+                f"    python -m tinycnn compare steps/{step} try/{step} "
+                "--seeds 5",
                 "    ```",
                 "",
-                "    One seed of each says little (see the spread below); in "
+                "    It prints each seed, the spreads, the wins and losses "
+                "seed by seed and the verdict by the rule these pages use "
+                "(one seed of each says little: see the spread below). In "
                 "the course's own repository, `python benchmarks/seeds.py "
                 f"--steps {name} --seeds 1 2 3` runs this change on the "
                 "reference.",
@@ -180,8 +187,9 @@ def try_md(step: str) -> str:
                 f'    ??? note "What we measured: {VARIANTS[name].what}"',
                 f"        Seeds {spans(p['seeds']).replace(' ', ', ')} on "
                 f"this course's CPU: {runs}, against {against}'s "
-                f"{min(base):.2f}-{max(base):.2f} % on the same seeds; by "
-                f"this course's rule, {p['verdict']}. At the "
+                f"{min(base):.2f}-{max(base):.2f} % on the same seeds; "
+                f"seed by seed, {p['paired'].statistic}; by this course's "
+                f"rule, {p['verdict']}. At the "
                 f"{mark:g} % mark: {sum(a >= mark for a in accs)} of "
                 f"{len(p['seeds'])} passed, against "
                 f"{sum(b >= mark for b in base)} of {len(base)}.",
@@ -204,11 +212,12 @@ def chain_md(rows: list[tuple[str, str, str, str]], mark: float
              ) -> tuple[str, bytes]:
     """A search as a chain of changes, each row (label, results log,
     folder, receptive field) against the row above on the seeds both have:
-    better or worse only when their ranges do not overlap (>= 5 seeds).
-    The table, and its seeds as a strip plot."""
+    paired seed by seed, with the verdict by the course's rule
+    (tinycnn/evidence.py). The table, and its seeds as a strip plot."""
     out = ["| variant | receptive field before GAP | params | seeds | "
-           "min / mean / max | passed | against the row above |",
-           "|---|---:|---:|---:|---:|---:|---|"]
+           "min / mean / max | passed | against the row above, seed by seed "
+           "| verdict |",
+           "|---|---:|---:|---:|---:|---:|---|---|"]
     strips = []
     prev: dict[int, dict] = {}
     for i, (label, name, folder, rf) in enumerate(rows):
@@ -217,12 +226,14 @@ def chain_md(rows: list[tuple[str, str, str, str]], mark: float
         both = sorted(set(got) & set(prev))
         a = [got[k]["final_test_acc"] for k in both]
         b = [prev[k]["final_test_acc"] for k in both]
-        verdict = compare(a, b) if prev else ""
+        rule = compare(a, b) if prev else None
+        verdict = rule.verdict if rule else ""
         out.append(
             f"| {label} | {rf} | {next(iter(got.values()))['params']:,} | "
             f"{len(accs)} | {min(accs):.2f} / "
             f"{sum(accs) / len(accs):.2f} / {max(accs):.2f} | "
-            f"{sum(x >= mark for x in accs)} of {len(accs)} | {verdict} |")
+            f"{sum(x >= mark for x in accs)} of {len(accs)} | "
+            f"{rule.statistic if rule else ''} | {verdict} |")
         strips.append((f"row {i + 1}" + (f"\n({verdict})" if verdict else ""),
                        accs, None))
         prev = got

@@ -63,6 +63,9 @@ class Submission:
         self._result, self._graphs = result, graphs
         self._recipe: Recipe | Fail | None = None
         self._measured: dict = {}
+        # what the checks measured, by name: the leaderboard's fields
+        # (results.json) and the class view's columns
+        self.scores: dict[str, float] = {}
 
     # ------------------------------------------------ what came back
 

@@ -48,6 +48,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
           pass_acc: float | None = None,
           on_row: Callable[[dict], None] | None = None,
           budget_s: float | None = None,
+          on_estimate: Callable[[float], None] | None = None,
           ) -> tuple[dict, network.GradedNet]:
     """Train the network of the step in `folder`, as the grader does.
 
@@ -57,7 +58,8 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     `result`, the `graphs` it loaded from it under the recipe's seed
     (trained in place), the `recipe` and the run's `fingerprint`; with
     graphs and recipe, no probe runs. `budget_s`: OverBudget as soon as
-    the estimate after the first batches, or the clock, passes it.
+    the estimate after the first batches, or the clock, passes it;
+    `on_estimate(seconds)` gets that estimate of the whole run.
 
     The learner's code runs only in the probe's child process; what trains
     here is the network it exported (Net() built under the run's seed, as
@@ -70,7 +72,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         raise ValueError("graphs are drawn under the recipe's seed: no seed")
     if graphs is None or recipe is None:
         result = result or probe.run(folder, seed=seed)
-        recipe = recipe or _recipe(result)
+        recipe = recipe or probed_recipe(result)
     if seed is not None:
         recipe.seed = seed
     out = _writable(Path(out or run_dir(folder)))
@@ -85,7 +87,8 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         raise StepError(f"MNIST is not available: {e}") from None
     model = network.GradedNet(graphs)
     precision, why = choose(device)
-    lines = Lines(folder.name, recipe, on_epoch or _print, on_row, budget_s)
+    lines = Lines(folder.name, recipe, on_epoch or _print, on_row, budget_s,
+                  on_estimate)
     lines.say(f"{folder.name}: {fingerprint['params']:,} parameters, "
               f"{epochs(recipe.num_epochs)} on {describe(device)}, "
               f"{precision} ({why})")
@@ -118,7 +121,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     return record, model
 
 
-def _recipe(result: probe.Result) -> Recipe:
+def probed_recipe(result: probe.Result) -> Recipe:
     """The probed recipe, or StepError saying why there is nothing to
     train (the probe's own account: probe.Result)."""
     problem = result.problem()
@@ -150,9 +153,11 @@ class Lines:
 
     def __init__(self, name: str, recipe: Recipe, say: Callable[[str], None],
                  on_row: Callable[[dict], None] | None,
-                 budget_s: float | None) -> None:
+                 budget_s: float | None,
+                 on_estimate: Callable[[float], None] | None = None) -> None:
         self.name, self.recipe, self.say = name, recipe, say
         self.on_row, self.budget_s = on_row, budget_s
+        self.on_estimate = on_estimate
         self.took: list[float] = []  # seconds per finished epoch
         self.paths: list[str] = []
         self.t0 = time.perf_counter()
@@ -199,6 +204,8 @@ class Lines:
         self.say(f"{self.name}: {epochs(r.num_epochs)}, about "
                  f"{duration(seconds)} on this machine (timed after a "
                  "warm-up)")
+        if self.on_estimate:
+            self.on_estimate(seconds)
         if self.budget_s and seconds > self.budget_s:
             raise OverBudget(
                 f"training would take about {duration(seconds)} on this "

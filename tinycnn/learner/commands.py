@@ -217,3 +217,31 @@ def solution(step: str, anyway: bool = False, impl: str = "steps",
         say("".join(diff).rstrip("\n") if diff else
             f"{name}: the same as the reference")
     return True
+
+
+def show_map(step: str, impl: str = "steps", out: Path | None = None) -> Path | None:
+    """Where the learner's newest run of `step` sits among the recorded
+    designs (without a run: the designs alone), as a sentence and a
+    picture (default: beside the run's record)."""
+    from tinycnn.grader import design_map
+    from tinycnn.paths import run_dir
+    from tinycnn.train import records
+
+    folder = folder_of(step, impl)
+    runs = run_dir(folder)
+    try:  # the learner's own run: shown, not graded, so read as it is
+        record = json.loads((runs / records.RECORD).read_text("utf-8"))
+        mine = (int(record["params"]), float(record["final_test_acc"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        mine = None
+    if mine is None:
+        print(f"{step}: no finished run of {folder} yet (`python "
+              f"{folder}/train.py` or `pytest checks/{step}` makes one); "
+              "the recorded designs alone:")
+    print(design_map.sentence(step, mine))
+    saved = design_map.save(step, out or runs / design_map.PICTURE, mine)
+    if saved is None:
+        print(f"could not write the picture to {out or runs}", file=sys.stderr)
+        return None
+    print(f"picture: {saved}")
+    return saved

@@ -48,7 +48,8 @@ def grade(step: str, impl: str = "steps", train: bool = True,
     """Grade a step from Python or a notebook cell, as `pytest checks/iN`
     does: the structure checks, then (with `train`) the accuracy check,
     which trains (epoch lines appear as it goes) or reuses your last run
-    of the same code. In Jupyter the table renders, then the curves."""
+    of the same code. In Jupyter the table renders, then the curves and
+    the map of where the run sits among the step's recorded designs."""
     from tinycnn.grader.run import Grade, run_checks
     from tinycnn.grader.submission import Setting
     from tinycnn.train.device import pick_device
@@ -63,11 +64,14 @@ def grade(step: str, impl: str = "steps", train: bool = True,
         report = Report(step, run_checks(g, checks))
     finally:
         g.close()
-    curves = run_dir(folder) / records.CURVES
-    if train and curves.is_file() and _in_jupyter():
+    from tinycnn.grader.design_map import PICTURE
+
+    shown = [run_dir(folder) / name for name in (records.CURVES, PICTURE)]
+    shown = [p for p in shown if p.is_file()]
+    if train and shown and _in_jupyter():
         from IPython.display import Image, display
 
-        display(report, Image(filename=str(curves)))
+        display(report, *(Image(filename=str(p)) for p in shown))
     return report
 
 

@@ -42,17 +42,40 @@ def check_accuracy(sub: Submission) -> str:
     if done.why:
         raise Fail(done.message, ACCURACY_HINTS.get(done.why,
                                                     hint("accuracy")))
+    sub.scores["accuracy"] = done.acc
     last = ", ".join(f"{a:.2f}" for a in done.last)
+    where = _on_the_map(sub, done.acc, out)
     if done.acc < spec.pass_acc:
         raise Fail(f"final test accuracy {done.acc:.2f}% < {spec.pass_acc}% "
                    f"(evaluated by the grader on the 10,000 test images; "
-                   f"last epochs {last})", hint("accuracy"))
+                   f"last epochs {last}). {where}", hint("accuracy"))
     _judge_trained(sub, out)
     from tinycnn.grader.odds import thin
 
     note = thin(spec.step, done.acc, spec.pass_acc)
     return (f"{done.acc:.2f}% (>= {spec.pass_acc}%); last epochs {last}"
-            + (f"; {note}" if note else ""))
+            + (f"; {note}" if note else "") + f". {where}")
+
+
+def _on_the_map(sub: Submission, acc: float, out) -> str:
+    """Where this run sits among the step's recorded designs: the map's
+    sentence, and the picture written beside the run (design_map.py);
+    not where the run folder goes away with the grade (the autograder
+    sets TINYCNN_MAP_PICTURE=0)."""
+    import os
+
+    from tinycnn.grader import design_map
+
+    mine = (sub.fingerprint["params"], acc)
+    said = design_map.sentence(sub.spec.step, mine)
+    if os.environ.get("TINYCNN_MAP_PICTURE") == "0":
+        return f"Map: {said}"
+    try:
+        saved = design_map.save(sub.spec.step, out / design_map.PICTURE,
+                                mine)
+    except Exception:  # a picture is never worth a verdict
+        saved = None
+    return f"Map: {said}" + (f" (picture: {saved})" if saved else "")
 
 
 ACCURACY_HINTS = {

@@ -10,6 +10,7 @@ from tinycnn.grader.verdict import Fail
 
 def check_epochs(sub: Submission) -> str:
     r = sub.recipe
+    sub.scores["epochs"] = r.num_epochs
     if r.num_epochs > sub.spec.max_epochs:
         raise Fail(f"recipe trains {epochs(r.num_epochs)}; {sub.spec.step} "
                    f"allows 1 to {sub.spec.max_epochs}", hint("epochs", 1))

@@ -21,6 +21,7 @@ def check_params(sub: Submission) -> str:
                    "and draws itself", NUMBERS_HINT)
     counted = nw.weights(graphs)
     n = sum(counted.values())
+    sub.scores["parameters"] = n
     params = {k for gr in graphs.values()
               for k, _ in gr.gm.named_parameters(remove_duplicate=False)}
     hidden = {k: v for k, v in counted.items() if k not in params and v}
