@@ -472,6 +472,70 @@ def width_leaks(pairs: list[tuple[int, int]], text: str) -> list[str]:
             for p in pats for m in re.finditer(p, text)]
 
 
+def reference_design(step: str) -> dict:
+    """What a page must not state about `step`'s reference before the
+    pass: its widths (reference_widths), the map sizes after its first
+    layer (the 28 of the input and the 1 after the average say nothing),
+    what each of its layers costs, its total, and its module names."""
+    import importlib.util
+
+    from tinycnn.learner.summary import summarize
+
+    path = ROOT / "solutions" / step / "model.py"
+    spec = importlib.util.spec_from_file_location(f"ref_{step}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = summarize(mod.Net())
+    return {"pairs": reference_widths(step),
+            "maps": sorted({r.shape[-1] for r in rows if len(r.shape) == 3}
+                           - {28, 1}),
+            "costs": sorted({r.params for r in rows if r.params >= 100}
+                            | {sum(r.params for r in rows)}),
+            "names": sorted({r.name for r in rows
+                             if re.fullmatch(r"[a-z]+\d+", r.name)})}
+
+
+def design_leaks(design: dict, text: str) -> list[str]:
+    """Where `text` gives the design away (width_leaks, and): a run of
+    its map sizes ("26…22", "11 → 5"), what one of its layers or the whole
+    costs ("170 here", "7,894 parameters"), or a list or range of its
+    module names ("conv1-conv3", "`conv4` alone")."""
+    num = r"(?<![\d.,])({})(?![\d]|[,.]\d)"
+    found = width_leaks(design["pairs"], text)
+    maps = "|".join(str(m) for m in design["maps"])
+    if maps:
+        run = num.format(maps) + r"\s*(?:→|->|…|\.\.\.)\s*" + num.format(maps)
+        found += [text[max(0, m.start() - 40):m.end() + 20]
+                  for m in re.finditer(run, text)]
+    costs = "|".join(f"{c}|{c:,}" for c in design["costs"])
+    found += [text[max(0, m.start() - 40):m.end() + 20]
+              for m in re.finditer(num.format(costs)
+                                   + r"(?!\s*(?:×|x|px|%|°))", text)]
+    for name in design["names"]:
+        stem = re.escape(re.sub(r"\d+$", "", name))
+        for m in re.finditer(rf"`{re.escape(name)}`|\b{re.escape(name)}\s*"
+                             rf"(?:-|–|to)\s*{stem}\d", text):
+            found.append(text[max(0, m.start() - 40):m.end() + 20])
+    return found
+
+
+def test_design_leak_finder():
+    """It finds each kind of passage the lessons once gave the design away
+    with, planted, and not the sizes or names every design shares."""
+    design = {"pairs": [(1, 10), (10, 16), (16, 20), (20, 10)],
+              "maps": [5, 7, 9, 11, 22, 24, 26], "costs": [170, 7894],
+              "names": ["conv1", "conv2", "conv4", "conv5"]}
+    for leak in ("shrinking 26…22 and 9…5", "rounds down: 11 → 5",
+                 "C·10+10 parameters, 170 here", "a net of 7,894 parameters",
+                 "weights moved from conv1-conv3 to the rest",
+                 "`conv4` alone holds", "conv2 to conv5"):
+        assert design_leaks(design, leak), leak
+    for fine in ("28 → 26 for k = 3", "13 → 6", "a 20×20 box",
+                 "an entry named after a module (conv1, or", "170 px",
+                 "99.4 %", "1,700 parameters"):
+        assert not design_leaks(design, fine), fine
+
+
 def test_width_leak_finder():
     """It finds the ways the lessons used to give a design away, and not the
     sizes every design shares."""
@@ -514,16 +578,20 @@ def test_lessons_leave_the_design_to_the_learner(site):
 
     idx = json.loads((site / "search" / "search_index.json").read_text())
     assert not [d for d in idx["docs"] if d["location"].startswith("results")]
+    home = open_text((site / "index.html").read_text())
     for step in [s for s in SPECS if s != "i0"]:
         pairs = reference_widths(step)
+        design = reference_design(step)
         html = (site / step / "index.html").read_text()
-        shown = width_leaks(pairs, open_text(html))
-        assert not shown, f"{step}'s open text gives its widths: {shown}"
+        shown = design_leaks(design, open_text(html))
+        assert not shown, f"{step}'s open text gives its design: {shown}"
+        shown = design_leaks(design, home)
+        assert not shown, f"the home page gives {step}'s design: {shown}"
         for d in idx["docs"]:
-            if d["location"].split("/")[0] == step:
+            if d["location"].split("/")[0] in (step, ""):
                 text = markup.unescape(re.sub(r"<[^>]+>", " ", d["text"]))
-                found = width_leaks(pairs, text)
-                assert not found, (f"{step}'s widths are in the search "
+                found = design_leaks(design, text)
+                assert not found, (f"{step}'s design is in the search "
                                    f"index ({d['location']}): {found}")
         # ...and they are there for whoever opens the section
         assert width_leaks(pairs, markup.unescape(html))

@@ -218,7 +218,8 @@ _CORE = ("builds", "params", "batchnorm", "dropout")
 _TAIL = ("output", "shapes", "epochs", "accuracy")
 STEPS = {s.step: s for s in [
     Spec("i0", "The baseline", "a plain CNN: 3×3 convs, max-pools and a "
-         "linear head, trained for one epoch", 19_999, 1, 98.0, ("builds", "params", *_TAIL),
+         "linear head, trained for one epoch", 19_999, 1, 98.0,
+         ("builds", "params", *_TAIL),
          "baseline: plain convs, one epoch of SGD",
          gain="a baseline to measure everything against", minutes=10),
     # i1 and i2 keep i0's linear head: in every recipe we searched (three

@@ -24,6 +24,7 @@ from tinycnn.train.device import describe, pick_device
 from tinycnn.train.engine import Pace, fit
 from tinycnn.train.precision import choose
 from tinycnn.train.recipe import Diverged, Recipe
+from tinycnn.train.step import evaluate
 
 
 class StepError(Exception):
@@ -49,6 +50,7 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
           on_row: Callable[[dict], None] | None = None,
           budget_s: float | None = None,
           on_estimate: Callable[[float], None] | None = None,
+          holdout: int = 0,
           ) -> tuple[dict, network.GradedNet]:
     """Train the network of the step in `folder`, as the grader does.
 
@@ -60,6 +62,9 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     graphs and recipe, no probe runs. `budget_s`: OverBudget as soon as
     the estimate after the first batches, or the clock, passes it;
     `on_estimate(seconds)` gets that estimate of the whole run.
+    `holdout`: keep the last this many training images out of training
+    and report accuracy on them after every epoch (validation), the test
+    images only once, at the end (split_holdout).
 
     The learner's code runs only in the probe's child process; what trains
     here is the network it exported (Net() built under the run's seed, as
@@ -85,10 +90,13 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
         data = load_mnist()
     except DataError as e:  # the message says what to do; no traceback
         raise StepError(f"MNIST is not available: {e}") from None
+    test = data[2:]
+    if holdout:
+        data = split_holdout(data, holdout)
     model = network.GradedNet(graphs)
     precision, why = choose(device)
     lines = Lines(folder.name, recipe, on_epoch or _print, on_row, budget_s,
-                  on_estimate)
+                  on_estimate, "val" if holdout else "test")
     lines.say(f"{folder.name}: {fingerprint['params']:,} parameters, "
               f"{epochs(recipe.num_epochs)} on {describe(device)}, "
               f"{precision} ({why})")
@@ -107,6 +115,11 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
             "on the CPU (--device cpu; TINYCNN_DEVICE=cpu for a grade), or "
             "let PyTorch run that op on the CPU: set "
             "PYTORCH_ENABLE_MPS_FALLBACK=1") from None
+    if holdout:  # the epochs measured the held-out images: rename them
+        history = [{("val" + k[4:] if k.startswith("test_") else k): v
+                    for k, v in row.items()} for row in history]
+        history[-1]["test_loss"], history[-1]["test_acc"] = evaluate(
+            model, test[0].to(device), test[1].to(device))
     record = {
         "step": folder.name, "impl": folder.parent.name, **fingerprint,
         "init_seed": recipe.seed, "device": describe(device),
@@ -117,8 +130,23 @@ def train(folder: Path, device: torch.device, seed: int | None = None,
     }
     if pass_acc is not None:
         record["pass_acc"] = pass_acc
+    if holdout:
+        record["holdout"] = holdout
+        record["final_val_acc"] = history[-1]["val_acc"]
     records.save(out, record, model)
     return record, model
+
+
+def split_holdout(data, n: int):
+    """(train, labels, held-out, labels): the last `n` training images
+    held out, the same ones for every seed and recipe (the training file's
+    order is fixed), so runs compared on them are paired. The test images
+    are not among them."""
+    X, y = data[0], data[1]
+    if not 0 < n <= len(X) // 2:
+        raise StepError(f"--holdout takes from 1 to {len(X) // 2:,} "
+                        f"training images, not {n:,}")
+    return X[:-n], y[:-n], X[-n:], y[-n:]
 
 
 def probed_recipe(result: probe.Result) -> Recipe:
@@ -154,10 +182,12 @@ class Lines:
     def __init__(self, name: str, recipe: Recipe, say: Callable[[str], None],
                  on_row: Callable[[dict], None] | None,
                  budget_s: float | None,
-                 on_estimate: Callable[[float], None] | None = None) -> None:
+                 on_estimate: Callable[[float], None] | None = None,
+                 measured: str = "test") -> None:
         self.name, self.recipe, self.say = name, recipe, say
         self.on_row, self.budget_s = on_row, budget_s
         self.on_estimate = on_estimate
+        self.measured = measured  # "test", or "val" on held-out images
         self.took: list[float] = []  # seconds per finished epoch
         self.paths: list[str] = []
         self.t0 = time.perf_counter()
@@ -181,7 +211,7 @@ class Lines:
                  "left" if left else "")
         self.say(f"epoch {row['epoch']:2d}  train loss "
                  f"{row['train_loss']:.4f}  acc {row['train_acc']:.2f}%  |  "
-                 f"test loss {row['test_loss']:.4f}  acc "
+                 f"{self.measured} loss {row['test_loss']:.4f}  acc "
                  f"{row['test_acc']:.2f}%  |  {row['seconds']:.1f}s{ahead}")
         if self.on_row:
             self.on_row(row)
@@ -270,16 +300,28 @@ def main(train_file: str, argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, help="override the recipe's seed")
     p.add_argument("--no-progress", action="store_true",
                    help="one line per epoch, no progress bar")
+    p.add_argument("--holdout", type=int, default=0, metavar="N",
+                   help="for exploring: train on all but the last N "
+                   "training images, report accuracy on those N after every "
+                   "epoch and the test images only at the end; the record "
+                   "goes to runs/.../holdout/ and is never a grade's")
     args = p.parse_args(argv)
     folder = Path(train_file).resolve().parent
+    out = run_dir(folder) / "holdout" if args.holdout else run_dir(folder)
     try:
         device = pick_device(args.device)
-        with records.locked(run_dir(folder), lambda: _print(
+        with records.locked(out, lambda: _print(
                 f"{folder.name}: another run of this step is training; "
                 "waiting for it to finish")):
-            record = train_step(folder, device, args.seed,
-                                progress=not args.no_progress)
+            record = train_step(folder, device, args.seed, out=out,
+                                progress=not args.no_progress,
+                                holdout=args.holdout)
     except (ValueError, StepError, Diverged) as e:
         sys.exit(f"error: {e}")
-    print(f"final test accuracy {record['final_test_acc']:.2f}%; "
-          f"record in {os.path.relpath(run_dir(folder))}/")
+    if args.holdout:
+        print(f"final validation accuracy {record['final_val_acc']:.2f}% "
+              f"on {args.holdout:,} held-out training images; test "
+              f"accuracy, once, at the end: {record['final_test_acc']:.2f}%")
+    else:
+        print(f"final test accuracy {record['final_test_acc']:.2f}%")
+    print(f"record in {os.path.relpath(out)}/")

@@ -139,7 +139,8 @@ def load(out: Path, signed: bool = False) -> tuple[dict, dict] | None:
 
 
 def plot_curves(record: dict) -> bytes:
-    """Loss and accuracy per epoch, train vs test, as PNG bytes."""
+    """Loss and accuracy per epoch, train vs test (or vs the held-out
+    images of a --holdout run), as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,6 +150,8 @@ def plot_curves(record: dict) -> bytes:
 
     rows = record["epochs"]
     x = [r["epoch"] for r in rows]
+    # a run with held-out images (--holdout) measured those each epoch
+    held = "val" if "val_acc" in rows[0] else "test"
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
     # every 50 batches' training loss, where the run recorded it: the only
     # curve a one-epoch run has
@@ -158,7 +161,7 @@ def plot_curves(record: dict) -> bytes:
                   for j in range(len(trace))], trace, color="C0", lw=0.8,
                  alpha=0.5, label="train, every 50 batches"
                  if r is rows[0] else None)
-    for split in ("train", "test"):
+    for split in ("train", held):
         ax1.plot(x, [r[f"{split}_loss"] for r in rows], "o-",
                  label=f"{split}, epoch mean" if split == "train" else split)
         ax2.plot(x, [r[f"{split}_acc"] for r in rows], "o-", label=split)
@@ -168,11 +171,11 @@ def plot_curves(record: dict) -> bytes:
     mark = record.get("pass_acc") or (spec.pass_acc if spec else None)
     if mark:
         ax2.axhline(mark, color="gray", ls="--", lw=1, label="pass mark")
-    accs = [r[f"{split}_acc"] for r in rows for split in ("train", "test")]
+    accs = [r[f"{split}_acc"] for r in rows for split in ("train", held)]
     if len(rows) == 1:  # one epoch: a point per series, on a 0..1 axis
         for ax in (ax1, ax2):
             ax.set_xlim(0, 1.05)
-        for split, acc in (("train", accs[0]), ("test", accs[1])):
+        for split, acc in (("train", accs[0]), (held, accs[1])):
             ax2.annotate(f"{split} {acc:.2f} %", (1, acc), xytext=(-8, 0),
                          textcoords="offset points", ha="right",
                          va="center")
