@@ -513,7 +513,11 @@ def design_leaks(design: dict, text: str) -> list[str]:
                                    + r"(?!\s*(?:×|x|px|%|°))", text)]
     for name in design["names"]:
         stem = re.escape(re.sub(r"\d+$", "", name))
-        for m in re.finditer(rf"`{re.escape(name)}`|\b{re.escape(name)}\s*"
+        # `conv1` and `conv2` are any network's; from the third on, a name
+        # says how many layers the reference has
+        alone = (rf"`{re.escape(name)}`|" if int(re.sub(r"\D", "", name)) >= 3
+                 else "")
+        for m in re.finditer(rf"{alone}\b{re.escape(name)}\s*"
                              rf"(?:-|–|to)\s*{stem}\d", text):
             found.append(text[max(0, m.start() - 40):m.end() + 20])
     return found
@@ -531,7 +535,7 @@ def test_design_leak_finder():
                  "`conv4` alone holds", "conv2 to conv5"):
         assert design_leaks(design, leak), leak
     for fine in ("28 → 26 for k = 3", "13 → 6", "a 20×20 box",
-                 "an entry named after a module (conv1, or", "170 px",
+                 "an entry named after a module (`conv1`, or", "170 px",
                  "99.4 %", "1,700 parameters"):
         assert not design_leaks(design, fine), fine
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -167,3 +168,59 @@ def test_gradescope_zip(edition, tmp_path):
         mode = z.getinfo("run_autograder").external_attr >> 16
         assert mode & 0o111
     assert set(STEPS) <= {p.name for p in (edition / "steps").iterdir()}
+
+
+# what a student's copy can run: its Makefile's targets, make.py's commands
+# that work without solutions/ and tests/, and every `python -m tinycnn`
+EDITION_MAKE = {"setup", "check", "serve"}
+EDITION_MAKE_PY = EDITION_MAKE | {"install", "data", "lint"}
+COMMAND = re.compile(r"(?:^\s*|`)make ([a-z][\w-]*)|make\.py ([a-z][\w-]*)|"
+                     r"python -m tinycnn ([a-z]+)|(python -m tools\b)|"
+                     r"(python benchmarks/)", re.M)
+
+
+def foreign_commands(text: str, tinycnn: set[str],
+                     provenance: bool = False) -> list[str]:
+    """Commands `text` gives that a student's copy does not have.
+    `provenance`: a page of records (Results), which may say which
+    script of the course's repository made a number."""
+    bad = []
+    for m in COMMAND.finditer(text):
+        target, script, sub, tools, bench = m.groups()
+        if (target and target not in EDITION_MAKE
+                or script and script not in EDITION_MAKE_PY
+                or sub and sub not in tinycnn
+                or (tools or bench) and not provenance):
+            bad.append(m.group(0).strip(" `"))
+    return bad
+
+
+def tinycnn_commands() -> set[str]:
+    """Every `python -m tinycnn` command, from its parser's source."""
+    from tinycnn.paths import ROOT
+
+    src = (ROOT / "tinycnn" / "__main__.py").read_text()
+    return set(re.findall(r'add_parser\(\s*"(\w+)"', src)) | {"class"}
+
+
+def test_the_command_finder_finds_what_a_copy_lacks():
+    have = {"status", "hint"}
+    assert foreign_commands("run `make course` then `make test`", have) == \
+        ["make course", "make test"]
+    assert foreign_commands("`python make.py test`", have) == ["make.py test"]
+    assert foreign_commands("python -m tinycnn frobnicate", have)
+    assert foreign_commands("python -m tools docs", have)
+    assert foreign_commands("python benchmarks/seeds.py", have)
+    assert not foreign_commands("python benchmarks/seeds.py", have, True)
+    assert not foreign_commands("make setup; python make.py check; python "
+                                "-m tinycnn hint i3; make the net", have)
+
+
+def test_the_edition_names_only_commands_it_has(edition):
+    have = tinycnn_commands()
+    assert {"status", "compare", "map", "summary"} <= have
+    pages = [edition / "README.md", *sorted((edition / "docs").rglob("*.md"))]
+    for page in pages:
+        bad = foreign_commands(page.read_text(), have,
+                               provenance=page.name == "results.md")
+        assert not bad, (page.relative_to(edition), bad)

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the picture (default: runs/steps/iN/map.png)")
     c = sub.add_parser("compare", help="train two step folders on the "
                        "same seeds and judge the change as the lessons do")
-    c.add_argument("a", type=Path, help="the baseline folder (steps/i3)")
-    c.add_argument("b", type=Path, help="the changed copy (try/i3)")
+    c.add_argument("a", type=Path, help="the baseline: a step folder (steps/iN)")
+    c.add_argument("b", type=Path, help="the changed copy of it (try/iN)")
     c.add_argument("--seeds", type=int, default=5,
                    help="how many seeds, 1 to N (default 5: the lessons' "
                    "least)")

@@ -134,12 +134,25 @@ def map_md(step: str) -> str:
 SAMPLE = RESULTS / "sample-class"
 
 
+def _sample() -> tuple[list, str]:
+    """The sample class's rows and the step it was graded on."""
+    from tinycnn.grader import classview
+
+    rows = classview.gather(SAMPLE)
+    steps = sorted({r.step for r in rows if r.step})
+    if len(steps) != 1:
+        raise ValueError(f"the sample class should be of one step, not "
+                         f"{steps or 'none'}: python benchmarks/"
+                         "sample_class.py")
+    return rows, steps[0]
+
+
 def class_md() -> str:
     """The sample class as the class view prints it, and its table."""
     from tinycnn.grader import classview
 
-    rows = classview.gather(SAMPLE)
-    lines = [f"`{classview.summary(rows, 'i0')}`", "",
+    rows, step = _sample()
+    lines = [f"`{classview.summary(rows, step)}`", "",
              "| submission | score | passed | accuracy | parameters | "
              "epochs | failed checks |", "|---|---:|---|---:|---:|---:|---|"]
     for r in rows:
@@ -154,4 +167,5 @@ def class_md() -> str:
 def class_png() -> bytes:
     from tinycnn.grader import classview
 
-    return classview.class_map(classview.gather(SAMPLE), "i0")
+    rows, step = _sample()
+    return _fresh(lambda path: classview.class_map(rows, step, path))

@@ -64,7 +64,7 @@ MAKERS: dict[str, Callable] = {
     "generated/{step}-try.md": try_md,
     "assets/{step}-map.png": designs.map_png,
     "generated/class.md": designs.class_md,
-    "assets/class-i0.png": designs.class_png,
+    "assets/class-map.png": designs.class_png,
     "generated/{step}-map.md": designs.map_md,
     "assets/{step}-curves.png": lambda step: (REF / f"{step}.png").read_bytes(),
     "generated/{step}-odds.md": lambda step: odds(step)[0],

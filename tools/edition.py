@@ -36,6 +36,9 @@ INCLUDE = re.compile(r'--8<-- "([^"]+)"')
 RELEASED = ("\nThe reference solution is not in your copy of the course: "
             "your instructor releases it, usually after the deadline.\n\n")
 IMAGE = re.compile(r"\(((?:\.\./)?assets/[^)\s]+)\)")
+# what only the course's own repository has (its make targets, benchmarks/)
+COURSE_ONLY = re.compile(r"<!-- course-only -->.*?<!-- /course-only -->\n?",
+                         re.S)
 
 MAKEFILE = """\
 # The commands a student needs (each is `python make.py COMMAND`, which
@@ -101,7 +104,9 @@ def answer_files() -> set[str]:
 
 def lesson(text: str, dropped: set[str]) -> str:
     """A lesson without its answers: no "After you pass" section, no fold
-    that names the reference, no include of a dropped snippet."""
+    that names the reference, no include of a dropped snippet, nothing
+    marked course-only."""
+    text = COURSE_ONLY.sub("", text)
     out, skipping, fold = [], False, False
     for line in text.splitlines(keepends=True):
         if line.startswith("## "):
@@ -145,6 +150,10 @@ def build(dest: Path, source: Path = ROOT) -> list[Path]:
         if rel.startswith("docs/") and rel.endswith(".md") and \
                 not rel.startswith("docs/generated/"):
             pages[rel] = lesson(src.read_text(), dropped)
+            continue
+        if rel.startswith("docs/generated/") and rel.endswith(".md"):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_text(COURSE_ONLY.sub("", src.read_text()))
             continue
         _copy(src, dest / rel)
     shown = set()

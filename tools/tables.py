@@ -179,10 +179,11 @@ def try_md(step: str) -> str:
                 "",
                 "    It prints each seed, the spreads, the wins and losses "
                 "seed by seed and the verdict by the rule these pages use "
-                "(one seed of each says little: see the spread below). In "
-                "the course's own repository, `python benchmarks/seeds.py "
-                f"--steps {name} --seeds 1 2 3` runs this change on the "
-                "reference.",
+                "(one seed of each says little: see the spread below). "
+                # the student edition has no benchmarks/ (tools/edition.py)
+                "<!-- course-only -->In the course's own repository, "
+                f"`python benchmarks/seeds.py --steps {name} --seeds 1 2 3` "
+                "runs this change on the reference.<!-- /course-only -->",
                 "",
                 f'    ??? note "What we measured: {VARIANTS[name].what}"',
                 f"        Seeds {spans(p['seeds']).replace(' ', ', ')} on "

@@ -126,14 +126,16 @@ def summary(rows: list[Row], step: str) -> str:
     return line
 
 
-def class_map(rows: list[Row], step: str) -> bytes:
-    """The step's map of recorded designs with the class's trained runs."""
+def class_map(rows: list[Row], step: str, path: Path | None = None) -> bytes:
+    """The step's map of recorded designs (designs.json, or `path`) with
+    the class's trained runs."""
     from tinycnn.grader import design_map
 
     runs = [(r.parameters, r.accuracy) for r in rows
             if r.step == step and r.parameters is not None
             and r.accuracy is not None]
-    return design_map.draw(step, others=runs)
+    return design_map.draw(step, path=path or design_map.DESIGNS,
+                           others=runs)
 
 
 def main(argv: list[str] | None = None) -> int:
