@@ -41,9 +41,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # the files by their number of tests, and i3's training, one test of
 # 9 minutes, started last: one worker idled 7 of CI's 25 minutes.)
 COSTLIEST = ("test_attacks.py", "test_pass_mark.py", "test_mutants.py",
-             "test_platforms.py", "test_loop.py", "test_graders.py",
-             "test_docs.py", "test_notebook.py", "test_faults.py",
-             "test_recovery.py", "test_edition.py", "test_bounds.py")
+             "test_fairness.py", "test_platforms.py", "test_loop.py",
+             "test_graders.py", "test_docs.py", "test_compare.py",
+             "test_notebook.py", "test_faults.py", "test_recovery.py",
+             "test_edition.py", "test_bounds.py", "test_holdout.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

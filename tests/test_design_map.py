@@ -65,7 +65,7 @@ def test_the_sentence_counts_designs_that_pass_with_fewer_parameters(three):
     said = design_map.sentence("i3", (15000, mark + 0.15), path=path)
     assert said.startswith("1 of 3 recorded designs pass")
     assert "the fewest is small (9,000 parameters" in said
-    assert "1 end higher" in said  # big's mean
+    assert "1 ends higher" in said  # big's mean
     said = design_map.sentence("i3", (8000, mark + 0.5), path=path)
     assert said.startswith("0 of 3") and "none ends higher" in said
     said = design_map.sentence("i3", path=path)

@@ -486,11 +486,15 @@ def reference_design(step: str) -> dict:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     rows = summarize(mod.Net())
+    # i1 and i2 build on the network i0 gives: their sizes are the
+    # lessons' to state; from i3 on the network is the learner's design
+    designed = list(SPECS).index(step) >= list(SPECS).index("i3")
     return {"pairs": reference_widths(step),
             "maps": sorted({r.shape[-1] for r in rows if len(r.shape) == 3}
                            - {28, 1}),
             "costs": sorted({r.params for r in rows if r.params >= 100}
-                            | {sum(r.params for r in rows)}),
+                            | {sum(r.params for r in rows)}) if designed
+            else [],
             "names": sorted({r.name for r in rows
                              if re.fullmatch(r"[a-z]+\d+", r.name)})}
 
@@ -510,7 +514,8 @@ def design_leaks(design: dict, text: str) -> list[str]:
     costs = "|".join(f"{c}|{c:,}" for c in design["costs"])
     found += [text[max(0, m.start() - 40):m.end() + 20]
               for m in re.finditer(num.format(costs)
-                                   + r"(?!\s*(?:×|x|px|%|°))", text)]
+                                   + r"(?!\s*(?:×|x|px|%|°))", text)
+              if costs]
     for name in design["names"]:
         stem = re.escape(re.sub(r"\d+$", "", name))
         # `conv1` and `conv2` are any network's; from the third on, a name

@@ -58,21 +58,6 @@ def seed_runs(name: str, folder: str) -> dict[int, dict]:
     return {r["seed"]: r for r in runs if r["folder"] == folder}
 
 
-def grade_times(step: str) -> list[tuple[str, dict]]:
-    """(machine, row) of every timed `make course` that graded `step`'s
-    current reference and passed (benchmarks/course_time.py writes them:
-    benchmarks/results/course-<machine>.json)."""
-    out = []
-    for path in sorted(RESULTS.glob("course-*.json")):
-        t = json.loads(path.read_text())
-        row = t["steps"].get(step)
-        if row and row["passed"] and "graph_hash" in row and \
-                is_reference(step, row):
-            machine = t["meta"]["platform"].rsplit(", ", 1)[0]  # no precision
-            out.append((machine.replace("(R)", ""), row))
-    return out
-
-
 def _recipe_key(fields: dict) -> dict:
     """A recipe as compared across tables: older records lack newer fields
     (their defaults then), and the seed is not part of it."""

@@ -1,9 +1,8 @@
 # step: i3
 # A residual network whose blocks live in an nn.ModuleList and run in a
 # loop; the add skips each pair of convs at 14x14 and 7x7.
-import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class Block(nn.Module):

@@ -74,7 +74,8 @@ def sentence(step: str, mine: tuple[int, float] | None = None,
     head = (f"{len(fewer)} of {len(found)} recorded designs pass (on their "
             f"seeds' mean) with fewer parameters than your {params:,}"
             + (f"; the fewest is {_name(fewer[0])}" if fewer else ""))
-    return head + (f"; {higher} end higher on average than your {acc:.2f}%"
+    return head + (f"; {higher} end{'s' * (higher == 1)} higher on average "
+                   f"than your {acc:.2f}%"
                    if higher else f"; none ends higher on average than "
                    f"your {acc:.2f}%")
 
@@ -115,7 +116,9 @@ def draw(step: str, mine: tuple[int, float] | None = None,
     for i, d in enumerate(found, 1):
         k = same[d.params] = same.get(d.params, -1) + 1
         # designs of one size side by side, not on top of each other
-        x = d.params + (k - (count[d.params] - 1) / 2) * spread * 0.007
+        # (within 3 % of the axis however many there are)
+        x = d.params + (k - (count[d.params] - 1) / 2) * spread * min(
+            0.007, 0.03 / count[d.params])
         color = "tab:blue" if d.mean >= spec.pass_acc else "tab:gray"
         lo, hi = min(d.accs), max(d.accs)
         ax.plot([x, x], [max(lo, floor), min(hi, top)], color=color, lw=1.6)
@@ -131,6 +134,11 @@ def draw(step: str, mine: tuple[int, float] | None = None,
                 [min(max(a, floor), top) for _, a in others], "x",
                 color="tab:red", ms=8, mew=2,
                 label=f"the class: {len(others)} graded runs")
+        low = [p for p, a in others if a < floor]
+        if low:  # off the bottom: where, and how many
+            ax.plot(low, [floor] * len(low), "v", color="tab:red", ms=9)
+            ax.text(min(x_all), floor + 0.02, f"▼ {len(low)} below "
+                    f"{floor:.2f}%", color="tab:red", fontsize=9)
     if mine:
         ax.plot([mine[0]], [min(max(mine[1], floor), top)], "*",
                 color="tab:red", ms=16, label=f"your run: {mine[0]:,}, "
