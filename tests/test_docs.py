@@ -506,11 +506,19 @@ def design_leaks(design: dict, text: str) -> list[str]:
     module names ("conv1-conv3", "`conv4` alone")."""
     num = r"(?<![\d.,])({})(?![\d]|[,.]\d)"
     found = width_leaks(design["pairs"], text)
-    maps = "|".join(str(m) for m in design["maps"])
-    if maps:
-        run = num.format(maps) + r"\s*(?:→|->|…|\.\.\.)\s*" + num.format(maps)
-        found += [text[max(0, m.start() - 40):m.end() + 20]
-                  for m in re.finditer(run, text)]
+    # a run of map sizes says how many layers sit where: a jump that is
+    # not one unpadded conv ("26…22", "11 → 5"), or three sizes in a row
+    # ("9 → 7 → 5"); "28 → 26 → 24" (one conv, then the next) says nothing
+    sep = r"\s*(?:→|->|…|\.\.\.)\s*"
+    for m in re.finditer(rf"\d+(?:{sep}\d+)+", text):
+        sizes = [int(x) for x in re.findall(r"\d+", m.group(0))]
+        ours = [x in design["maps"] for x in sizes]
+        pairs = list(zip(sizes, sizes[1:], strict=False))
+        jumps = any(a in design["maps"] and b in design["maps"] and a - b != 2
+                    for a, b in pairs)
+        three = any(all(ours[i:i + 3]) for i in range(len(ours) - 2))
+        if jumps or three:
+            found.append(text[max(0, m.start() - 40):m.end() + 20])
     costs = "|".join(f"{c}|{c:,}" for c in design["costs"])
     found += [text[max(0, m.start() - 40):m.end() + 20]
               for m in re.finditer(num.format(costs)
@@ -535,11 +543,13 @@ def test_design_leak_finder():
               "maps": [5, 7, 9, 11, 22, 24, 26], "costs": [170, 7894],
               "names": ["conv1", "conv2", "conv4", "conv5"]}
     for leak in ("shrinking 26…22 and 9…5", "rounds down: 11 → 5",
+                 "then 9 → 7 → 5",
                  "C·10+10 parameters, 170 here", "a net of 7,894 parameters",
                  "weights moved from conv1-conv3 to the rest",
                  "`conv4` alone holds", "conv2 to conv5"):
         assert design_leaks(design, leak), leak
     for fine in ("28 → 26 for k = 3", "13 → 6", "a 20×20 box",
+                 "2 pixels per conv: 28 → 26 → 24 and so on",
                  "an entry named after a module (`conv1`, or", "170 px",
                  "99.4 %", "1,700 parameters"):
         assert not design_leaks(design, fine), fine
