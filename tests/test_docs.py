@@ -696,3 +696,49 @@ def test_every_variant_named_on_the_site_is_explained():
     assert not unknown, f"variants nobody declares: {unknown}"
     glossary = (ROOT / "docs" / "generated" / "variants.md").read_text()
     assert all(f"`{n}`" in glossary for n in named if n in VARIANTS)
+
+
+WORDS = {"no": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+         "five": 5}
+
+
+def test_claims_about_seeds_match_their_records():
+    """The sentences that once contradicted their records (issue 43),
+    recomputed from the records they quote."""
+    from tools.evidence import seed_runs
+
+    def span(runs: dict, seeds) -> str:
+        accs = [runs[s]["final_test_acc"] for s in seeds]
+        return f"{min(accs):.2f} to {max(accs):.2f} %"
+
+    # i2: the old i2 against i1 on six seeds: ranges apart, not overlapping
+    old = seed_runs("seeds-i2-cpu", "solutions/i2")
+    i1 = seed_runs("ablations-i1-cpu", "solutions/i1")
+    seeds = sorted(old)[:6]
+    i2_page = " ".join((ROOT / "docs" / "i2.md").read_text().split())
+    assert f"({span(old, seeds)} against {span(i1, seeds)})" in i2_page
+    assert max(old[s]["final_test_acc"] for s in seeds) < \
+        min(i1[s]["final_test_acc"] for s in seeds)
+    # i4: how many of i4-i3layout's seeds ended under the mark
+    i4_page = " ".join((ROOT / "docs" / "i4.md").read_text().split())
+    said = re.search(r"(\w+) of `i4-i3layout`'s (\w+) seeds ended under the "
+                     r"mark", i4_page)
+    runs = seed_runs("i4-search-cpu", "i4-i3layout")
+    under = sum(r["final_test_acc"] < SPECS["i4"].pass_acc
+                for r in runs.values())
+    assert said and WORDS[said[1].lower()] == under
+    assert WORDS[said[2]] == len(runs)
+    # i3: the second row of the search changes three things
+    from benchmarks.variants import VARIANTS
+
+    i3_page = " ".join((ROOT / "docs" / "i3.md").read_text().split())
+    a, b = VARIANTS["i3a"], VARIANTS["i3b"]
+    changed = [k for k in {**a.recipe, **b.recipe}
+               if a.recipe.get(k) != b.recipe.get(k)]
+    things = len(changed) + (a.net != b.net)  # the transitions' BN and ReLU
+    assert f"changes {list(WORDS)[things + 1]} things" in i3_page, changed
+    # home: the number of steps
+    home = " ".join((ROOT / "docs" / "index.md").read_text().split())
+    stretch = sum("stretch" in s.about for s in SPECS.values())
+    core = len(SPECS) - stretch
+    assert f"in {list(WORDS)[core + 1]} steps and a stretch step" in home
