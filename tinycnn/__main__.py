@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("summary", help="layer table of a step's Net")
     s.add_argument("folder", type=Path)
     s.add_argument("--markdown", action="store_true")
+    s.add_argument("--worksheet", type=Path, metavar="MD",
+                   help="your hand-made table (layer | C_in | C_out | H×W | "
+                   "parameters | receptive field): checked against the "
+                   "network, or written empty when the file does not exist")
     s.add_argument("--plot", type=Path, metavar="PNG",
                    help="also draw parameters, shapes and receptive field "
                    "per layer into this picture")
@@ -165,6 +169,8 @@ def _summary(args: argparse.Namespace) -> int:
         left = spec.max_params - total
         print(f"budget of {spec.step}: at most {spec.max_params:,}; "
               + (f"{left:,} left" if left >= 0 else f"{-left:,} over"))
+    if args.worksheet:
+        return _worksheet(args.worksheet, rows)
     if args.plot:
         fig = sm.plot(rows, args.folder.name,
                       spec.max_params if spec else None)
@@ -175,6 +181,30 @@ def _summary(args: argparse.Namespace) -> int:
             return 1
         print(f"picture: {args.plot}")
     return 0
+
+
+def _worksheet(path: Path, rows) -> int:
+    from tinycnn.learner import worksheet
+
+    if not path.exists():
+        try:
+            path.write_text(worksheet.blank(rows), encoding="utf-8")
+        except OSError as e:
+            print(f"could not write {path}: {e}", file=sys.stderr)
+            return 1
+        print(f"worksheet: {path}, one empty row per layer; fill it in by "
+              "hand, then run the same command to check it")
+        return 0
+    try:
+        said = worksheet.check(path.read_text(encoding="utf-8"), rows)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"could not read {path}: {e}", file=sys.stderr)
+        return 1
+    for line in said:
+        print(line)
+    if not said:
+        print(f"worksheet {path}: every filled cell matches the network")
+    return 1 if said else 0
 
 
 def _loop(args: argparse.Namespace) -> int:
