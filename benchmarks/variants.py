@@ -55,6 +55,10 @@ VARIANTS: dict[str, Variant] = {
     "i0-step015": Variant("i0", "lr 0.015, 'step' schedule: constant within "
                           "the one epoch (the reference until Nov 2026)",
                           {"schedule": "step", "lr": 0.015}),
+    # a design decision under the same budget (i0's Try this)
+    "i0-early": Variant("i0", "widths 16, 16, 20, 20 instead of 8, 12, 16, "
+                        "24: the budget spent early, a smaller head (18,810 "
+                        "weights)", net="i0-early"),
     "i0-lr03": Variant("i0", "lr 0.03, constant within the epoch",
                        {"schedule": "step", "lr": 0.03}),
     "i0-onecycle015": Variant("i0", "OneCycle to a peak lr of 0.015",
@@ -181,8 +185,9 @@ VARIANTS: dict[str, Variant] = {
     # third round
     "i4-relubn": Variant("i4", "ReLU before BatchNorm in every block",
                          net="i4-relubn"),
-    "i4-late": Variant("i4", "weights moved from conv1-conv3 and the 1x1 "
-                       "to conv4-conv6 (7,894 weights)", net="i4-late"),
+    "i4-late": Variant("i4", "the same count moved from the convs before "
+                       "the pool and the 1x1 after it to the convs after "
+                       "it: the last the widest", net="i4-late"),
     "i4-deep": Variant("i4", "four convs after the pool (10, 12, 14, 18; "
                        "maps down to 3x3; 7,922 weights)", net="i4-deep"),
     # i1's search: the reference's network, other recipes

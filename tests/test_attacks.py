@@ -291,12 +291,20 @@ def test_attack_loses_marks(a, via, graded):
     assert "user + namespaces" in data["output"]
 
 
+# each slow attack by one autograder, the two in turn: both are covered,
+# by several attacks each, at half the minutes (the fast ones run by both)
+SLOW = [(a, VIAS[i % 2]) for i, a in enumerate(
+    a for a in ATTACKS if a.slow or a.route == "processes")]
+
+
+def test_slow_attacks_cover_both_autograders():
+    assert {via for _, via in SLOW} == set(VIAS)
+
+
 @needs_root
 @pytest.mark.slow
-@pytest.mark.parametrize("via", VIAS)
-@pytest.mark.parametrize("a", [a for a in ATTACKS if a.slow or
-                               a.route == "processes"],
-                         ids=lambda a: a.name)
+@pytest.mark.parametrize(("a", "via"), SLOW,
+                         ids=[f"{a.name}-{via}" for a, via in SLOW])
 def test_slow_attack_loses_marks(a, via, tmp_path):
     ag = Autograder(tmp_path)
     before = digest(ag.source)
@@ -320,7 +328,7 @@ def deep_i0() -> str:
 
 @needs_root
 @pytest.mark.slow
-@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("via", ["gradescope"])  # the route it crashed on
 def test_a_deep_honest_network_gets_full_marks(via, tmp_path):
     ag = Autograder(tmp_path)
     honest = Attack("deep", "honest", deep_i0(),

@@ -40,7 +40,7 @@ from tinycnn.course import CHECKS, STEPS, structure
 from tinycnn.grader.run import run_many
 
 FAST, MUTATED = 7, 7
-FULL, FULL_MUTATED = 24, 14
+FULL, FULL_MUTATED = 18, 12
 CASES = Path(__file__).with_name("fairness_cases")
 
 widths = st.lists(st.lists(st.sampled_from([4, 6, 8, 10, 12, 16]),

@@ -1,6 +1,8 @@
 """The design worksheet: written empty, then checked cell by cell against
 the network as the grader traces it."""
 
+import functools
+
 from tinycnn.__main__ import main
 from tinycnn.learner import worksheet
 from tinycnn.learner.summary import summarize
@@ -8,6 +10,7 @@ from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 
 
+@functools.cache  # each trace takes seconds
 def rows(step="i3"):
     return summarize(load_step(ROOT / "solutions" / step).model.Net())
 
