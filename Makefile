@@ -8,9 +8,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MAKEPY := $(PY) make.py --venv $(VENV)
 
-.PHONY: setup install data course check test test-all lint derive docs bench seeds
+.PHONY: setup install data course check test test-rest test-all lint derive docs bench seeds
 
-setup data course check test test-all lint install:
+setup data course check test test-rest test-all lint install:
 	$(MAKEPY) $@
 
 derive: install

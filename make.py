@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--impl", default="steps", help="check: the folder of "
                    "steps to check (default steps, yours; solutions)")
     p.add_argument("command", choices=["setup", "install", "data", "course",
-                                       "check", "test", "test-all", "lint",
+                                       "check", "test", "test-rest",
+                                       "test-all", "lint",
                                        "serve"])
     p.add_argument("args", nargs=argparse.REMAINDER,
                    help="steps (course, check) or pytest's arguments (test)")
@@ -153,15 +154,17 @@ def main(argv: list[str] | None = None) -> None:
     elif a.command == "lint":
         install(venv)
         run(python(venv), "-m", "ruff", "check", ".")
-    elif a.command in ("test", "test-all"):
+    elif a.command in ("test", "test-rest", "test-all"):
         if not (ROOT / "tests").is_dir():
             sys.exit("this copy of the course has no tests/: `python make.py"
                      " check` runs the structure checks of your steps")
         py = setup(venv)
         run(py, "-m", "ruff", "check", ".")
         run(py, "-m", "tools", "check")  # the tree against the manifest
-        lane = (["-m", f"not ({' or '.join(COSTLY)})"]
-                if a.command == "test" else [])
+        # test: the fast lane; test-rest: the costly lanes it leaves out
+        # (CI runs the two, one after the other); test-all: both at once
+        lane = {"test": ["-m", f"not ({' or '.join(COSTLY)})"],
+                "test-rest": ["-m", " or ".join(COSTLY)]}.get(a.command, [])
         run(py, "-m", "pytest", *workers(), *lane, *a.args)
     elif a.command == "course":
         if not (ROOT / "solutions").is_dir():
