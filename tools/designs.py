@@ -99,30 +99,20 @@ def designs_json() -> str:
     return json.dumps(table(), indent=1) + "\n"
 
 
-def _fresh(use):
-    """`use(path)` on the designs as the records are now (not on the
-    shipped file, which this build is about to rewrite)."""
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "designs.json"
-        path.write_text(designs_json(), encoding="utf-8")
-        return use(path)
-
-
 def map_png(step: str) -> bytes:
     """The lessons' map: every recorded design of `step`, no learner."""
     from tinycnn.grader import design_map
 
-    return _fresh(lambda path: design_map.draw(step, path=path))
+    # drawn from the records as they are now, not from the shipped file
+    # this build is about to rewrite
+    return design_map.draw(step, path=table())
 
 
 def map_md(step: str) -> str:
     """The sentence under the lessons' map, and how to see one's own run."""
     from tinycnn.grader import design_map
 
-    said = _fresh(lambda path: design_map.sentence(step, path=path))
+    said = design_map.sentence(step, path=table())
     return (f"{said}. A design is one network and recipe, run on several "
             "seeds: the dot is their mean, the bar their range; it passes "
             "here when the mean reaches the mark. Every design is a change "
@@ -168,4 +158,4 @@ def class_png() -> bytes:
     from tinycnn.grader import classview
 
     rows, step = _sample()
-    return _fresh(lambda path: classview.class_map(rows, step, path))
+    return classview.class_map(rows, step, table())

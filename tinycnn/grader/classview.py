@@ -126,7 +126,8 @@ def summary(rows: list[Row], step: str) -> str:
     return line
 
 
-def class_map(rows: list[Row], step: str, path: Path | None = None) -> bytes:
+def class_map(rows: list[Row], step: str, path: Path | dict | None = None
+              ) -> bytes:
     """The step's map of recorded designs (designs.json, or `path`) with
     the class's trained runs."""
     from tinycnn.grader import design_map

@@ -38,11 +38,14 @@ class Design:
         return statistics.mean(self.accs)
 
 
-def designs(step: str, path: Path = DESIGNS) -> list[Design]:
-    """The recorded designs of `step` (none when the file is missing or
-    unreadable: the map then says there is nothing to compare with)."""
+def designs(step: str, path: Path | dict = DESIGNS) -> list[Design]:
+    """The recorded designs of `step` in the designs file at `path` (or in
+    its content, already made: tools/designs.py), none when it is missing
+    or unreadable: the map then says there is nothing to compare with."""
     try:
-        rows = json.loads(path.read_text(encoding="utf-8")).get(step) or []
+        table = path if isinstance(path, dict) else json.loads(
+            path.read_text(encoding="utf-8"))
+        rows = table.get(step) or []
         return [Design(r["label"], int(r["params"]), int(r["epochs"]),
                        tuple(float(a) for a in r["accs"]),
                        int(r.get("diverged", 0))) for r in rows if r["accs"]]
@@ -51,7 +54,7 @@ def designs(step: str, path: Path = DESIGNS) -> list[Design]:
 
 
 def sentence(step: str, mine: tuple[int, float] | None = None,
-             path: Path = DESIGNS) -> str:
+             path: Path | dict = DESIGNS) -> str:
     """What the map says, in one sentence: beside the learner's run
     (parameters, final accuracy) when given, else about the step."""
     spec = STEPS[step]
@@ -87,7 +90,8 @@ def _name(d: Design) -> str:
 
 
 def draw(step: str, mine: tuple[int, float] | None = None,
-         path: Path = DESIGNS, others: list[tuple[int, float]] = ()) -> bytes:
+         path: Path | dict = DESIGNS,
+         others: list[tuple[int, float]] = ()) -> bytes:
     """The map as PNG bytes (2x, text readable on a phone): each design a
     numbered dot at its mean and a bar over its seeds' range, numbered in
     the list beside it; the budget and the pass mark as dashed lines;

@@ -16,6 +16,7 @@ the new folder.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import sys
 from collections.abc import Callable
@@ -45,16 +46,22 @@ class Side:
     def out(self, seed: int) -> Path:
         return run_dir(self.folder) / "seeds" / f"s{seed}"
 
+    @functools.cached_property
+    def _fingerprint(self) -> dict:
+        """This folder's fingerprint, once: its code, traced network and
+        weight count do not change with the seed, only the recipe's seed."""
+        recipe = trainer.probed_recipe(self.result)
+        graphs = network.load(self.result.out, recipe.seed)
+        return fingerprint_of(self.folder, graphs, recipe)
+
     def recorded(self, seed: int) -> dict | None:
         """A signed record of exactly this run (code, network, recipe and
         seed), or None: a changed file or recipe trains again."""
         found = records.load(self.out(seed), signed=True)
         if found is None:
             return None
-        recipe = trainer.probed_recipe(self.result)
-        recipe.seed = seed
-        graphs = network.load(self.result.out, seed)
-        want = fingerprint_of(self.folder, graphs, recipe)
+        want = {**self._fingerprint,
+                "recipe": {**self._fingerprint["recipe"], "seed": seed}}
         record = found[0]
         return record if all(record.get(k) == v for k, v in want.items()) \
             else None
