@@ -122,7 +122,7 @@ def say(config: pytest.Config, line: str) -> None:
 
 def judge(graded: Grade, check: str) -> None:
     """A test of checks/iN/test_iN.py: run `check` (once, in the order the
-    manifest allows: grade/run.py) and keep its detail for the table; a
+    manifest allows: grader/run.py) and keep its detail for the table; a
     blocked check is skipped, saying which check blocked it."""
     try:
         graded.details[check] = graded.check(check)

@@ -35,7 +35,7 @@ def _mtimes(folder: Path) -> tuple:
 
 def show(rows: dict[str, dict], spec: Spec,
          say: Callable[[str], None]) -> None:
-    """The structure checks' table (grade/report.py), and what next."""
+    """The structure checks' table (grader/report.py), and what next."""
     ok = all(r["status"] == "passed" for r in rows.values())
     for line in report.lines(report.titled(rows, spec),
                              what="structure checks pass" + (
