@@ -179,12 +179,17 @@ def server(site):
 # Run in each page once it has loaded and MathJax has had its turn: how far
 # the page is wider than the window (tables and code scroll inside their
 # own boxes, which is fine), which elements stick out, which images did not
-# load, and the text a reader sees without opening anything.
+# load, and the text a reader sees without opening anything. Then, every
+# fold opened: tables that need a sideways scroll, table cells off the
+# window's right edge, and each picture's shown and natural width (the
+# test turns them into the size of its smallest text). A page shown in a
+# frame (a phone's width: FRAMED) reports to the page around it.
 PROBE = """<script>
 addEventListener("load", () => setTimeout(() => {
   const root = document.documentElement, width = root.clientWidth;
   const scrolls = e => e && e.closest(
-    ".md-typeset__scrollwrap, pre, .highlight, mjx-container, .md-sidebar");
+    ".md-typeset__scrollwrap, pre, .highlight, mjx-container, .md-sidebar, "
+    + ".figure");
   const wide = [...document.querySelectorAll(".md-content *")]
     .filter(e => e.getBoundingClientRect().right > width + 1
                  && !scrolls(e.parentElement) && e.offsetParent !== null)
@@ -192,7 +197,6 @@ addEventListener("load", () => setTimeout(() => {
   const broken = [...document.images]
     .filter(i => !i.complete || !i.naturalWidth).map(i => i.getAttribute("src"));
   const text = document.querySelector(".md-content").innerText;
-  // then every fold opened: tables that need a sideways scroll
   document.querySelectorAll("details").forEach(d => d.open = true);
   const over = [...document.querySelectorAll(".md-typeset__scrollwrap")]
     .filter(w => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1);
@@ -201,11 +205,39 @@ addEventListener("load", () => setTimeout(() => {
   // a table wider than its box must scroll there, not be cut off
   const clipped = over.filter(w => !["auto", "scroll"].includes(
     getComputedStyle(w).overflowX)).map(name);
-  document.body.dataset.probe = JSON.stringify(
-    {overflow: root.scrollWidth - width, wide, broken, text, tables,
-     clipped});
+  const offscreen = [...document.querySelectorAll(".md-content td")]
+    .filter(td => td.offsetParent !== null
+                  && td.getBoundingClientRect().right > width + 1)
+    .slice(0, 5).map(td => td.innerText.slice(0, 40));
+  // a display formula must fit its column (a long one breaks into lines)
+  const formulas = [...document.querySelectorAll(".md-content div.arithmatex")]
+    .filter(d => d.offsetParent !== null && d.scrollWidth > d.clientWidth + 1)
+    .map(d => d.innerText.slice(0, 40));
+  const figures = [...document.querySelectorAll(".md-content img")]
+    .filter(i => i.offsetParent !== null).map(i => {
+      const box = i.closest(".figure");
+      return {src: i.getAttribute("src"), natural: i.naturalWidth,
+              shown: i.getBoundingClientRect().width,
+              scrolls: !!box && box.scrollWidth > box.clientWidth + 1};
+    });
+  (window.frameElement ? parent.document : document).body.dataset.probe =
+    JSON.stringify({overflow: root.scrollWidth - width, wide, broken, text,
+                    tables, clipped, offscreen, formulas, figures, width});
 }, 1500));
 </script>"""
+# Chromium's window is at least 500 px wide: a phone's width is a frame
+# of that width in a page of its own, whose media queries the page obeys
+FRAMED = 500
+
+
+def framed(folder: Path, page: str, width: int, height: int = 900) -> str:
+    """A page of `folder` showing `page` in a frame `width` px wide; its
+    path under the site."""
+    name = f"frame-{width}-{page.strip('/').replace('/', '-') or 'home'}.html"
+    (folder / name).write_text(
+        f'<!doctype html><body style="margin:0"><iframe src="/{page}" '
+        f'style="border:0;width:{width}px;height:{height}px"></iframe>')
+    return name
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +248,7 @@ def probed(site, tmp_path_factory):
         path = copy / page / "index.html"
         path.write_text(path.read_text().replace("</body>", PROBE + "</body>"))
     httpd, url = serve(copy)
-    yield url
+    yield url, copy
     httpd.shutdown()
 
 
@@ -235,23 +267,43 @@ def solution_lines() -> list[tuple[str, str, str]]:
     return out
 
 
-def probe_page(tmp_path, url: str, width: int) -> dict:
-    """What PROBE found on the page at `url`, `width` px wide."""
+def probe_page(tmp_path, url: str, width: int, folder: Path | None = None
+               ) -> dict:
+    """What PROBE found on the page at `url`, `width` px wide (narrower than
+    a window can be: in a frame, written into `folder`, the served copy)."""
     import html
     import json
 
-    res = chromium(tmp_path, f"--window-size={width},900", "--dump-dom", url)
+    if width < FRAMED:
+        assert folder is not None, "a phone's width needs the served folder"
+        base, page = url.split("/", 3)[:3], url.split("/", 3)[3]
+        url = "/".join(base) + "/" + framed(folder, page, width)
+    window = width if width >= FRAMED else FRAMED + 40
+    res = chromium(tmp_path, f"--window-size={window},900", "--dump-dom", url)
     found = re.search(r'data-probe="([^"]*)"', res.stdout)
     assert found, res.stderr[-2000:]
-    return json.loads(html.unescape(found.group(1)))
+    probe = json.loads(html.unescape(found.group(1)))
+    assert probe["width"] <= width, probe["width"]  # the frame's, not more
+    return probe
+
+
+def smallest_text(site: Path, figure: dict) -> float | None:
+    """The smallest text of a picture as the reader sees it, in CSS px: its
+    PNG's note (tinycnn/figure.py) scaled by how wide it is shown."""
+    from tinycnn.figure import min_text_px
+
+    path = site / "assets" / Path(figure["src"]).name
+    px = min_text_px(path.read_bytes()) if path.is_file() else None
+    return None if px is None else px * figure["shown"] / figure["natural"]
 
 
 @pytest.mark.docs
 def test_the_probe_sees_each_fault(site, tmp_path):
     """The layout test can fail: a page given a 2,000 px block, an image
     that does not exist, an unfolded line of i1's answer, a folded table
-    too wide for the column and a table cut off by its box is reported on
-    all five counts."""
+    too wide for the column, a table cut off by its box, a picture shrunk
+    to 200 px, one wider than the column and a formula wider than it are
+    reported on every count."""
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     page = copy / "i1" / "index.html"
@@ -263,7 +315,12 @@ def test_the_probe_sees_each_fault(site, tmp_path):
               "</td></tr></table></div></div></details>"
               '<div class="md-typeset__scrollwrap" style="overflow:hidden">'
               '<table><tr><td style="min-width:1500px">cut table</td></tr>'
-              "</table></div>")
+              "</table></div>"
+              '<p><img src="../assets/i1-idea.png" width="200"></p><p>'
+              '<span class="figure"><img src="../assets/i1-idea.png" '
+              'width="1500"></span></p><div class="arithmatex" style="'
+              'overflow:auto"><div style="width:1500px">wide formula</div>'
+              "</div>")
     start = '<article class="md-content__inner md-typeset">'
     html = page.read_text()
     assert start in html
@@ -279,6 +336,12 @@ def test_the_probe_sees_each_fault(site, tmp_path):
     assert line in probe["text"]
     assert set(probe["tables"]) == {"wide table", "cut table"}
     assert set(probe["clipped"]) == {"cut table"}
+    assert {"wide table", "cut table"} <= set(probe["offscreen"])
+    shrunk, wide = (next(f for f in probe["figures"] if f["shown"] == w)
+                    for w in (200, 1500))
+    assert smallest_text(copy, shrunk) < 11 <= smallest_text(copy, wide)
+    assert wide["scrolls"] and not shrunk["scrolls"]
+    assert probe["formulas"] == ["wide formula"]
 
 
 @pytest.mark.browser
@@ -287,21 +350,35 @@ def test_the_probe_sees_each_fault(site, tmp_path):
 def test_page_fits_its_width_and_hides_the_answers(page, width, probed,
                                                    tmp_path):
     """At a laptop's and a phone's width: no horizontal page overflow, every
-    image loads, no line of a reference solution shows without a click, and
-    at the laptop's no table needs a sideways scroll."""
-    probe = probe_page(tmp_path, probed + page, width)
+    image loads, no line of a reference solution shows without a click, no
+    table cell off the screen's edge (on a phone a row is a card), every
+    picture's text at least 11 px as shown, every formula within the
+    column, and on a laptop no table and no picture needs a sideways
+    scroll."""
+    from tinycnn.figure import MIN_TEXT_PX
+
+    url, folder = probed
+    probe = probe_page(tmp_path, url + page, width, folder)
     assert probe["overflow"] <= 0, (f"{page} at {width} px is "
                                     f"{probe['overflow']} px too wide: "
                                     f"{probe['wide']}")
     assert not probe["broken"], f"{page}: images not loaded {probe['broken']}"
     shown = [x for x in solution_lines() if x[2] in probe["text"]]
     assert not shown, f"{page} shows solution code unfolded: {shown[:3]}"
-    # on a laptop every table fits the content column, folds opened (on a
-    # phone a table may scroll inside its box, if it can be scrolled)
     assert not probe["clipped"], f"{page}: tables cut off: {probe['clipped']}"
-    assert width < 1280 or not probe["tables"], (
-        f"{page}: tables wider than the column at {width} px: "
-        f"{probe['tables']}")
+    assert not probe["offscreen"], (f"{page} at {width} px: table cells off "
+                                    f"the screen: {probe['offscreen']}")
+    assert not probe["formulas"], (f"{page} at {width} px: formulas wider "
+                                   f"than the column: {probe['formulas']}")
+    small = {f["src"]: round(px, 1) for f in probe["figures"]
+             if (px := smallest_text(folder, f)) is not None
+             and px < MIN_TEXT_PX}
+    assert not small, f"{page} at {width} px: text under 11 px in {small}"
+    if width >= 1280:
+        assert not probe["tables"], (f"{page}: tables wider than the column "
+                                     f"at {width} px: {probe['tables']}")
+        wide = [f["src"] for f in probe["figures"] if f["scrolls"]]
+        assert not wide, f"{page}: pictures wider than the column: {wide}"
 
 
 def chromium(tmp_path, *args):
@@ -339,19 +416,51 @@ def test_page_renders_in_browser(page, server, tmp_path):
 
 
 @pytest.mark.browser
-def test_screenshot_of_a_lesson(server, tmp_path):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "i3.png"
-    shot.unlink(missing_ok=True)
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400",
-             server + "i3/")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_screenshot_of_a_lesson(server, site, width, tmp_path):
+    """runs/test-artifacts/i3-<width>.png: i3 as a laptop and a phone show
+    it (the closing notes' screenshots are these)."""
     from PIL import Image
 
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"i3-{width}.png"
+    shot.unlink(missing_ok=True)
+    url = server + ("i3/" if width >= FRAMED
+                    else framed(site, "i3/", width, 2400))
+    chromium(tmp_path, f"--screenshot={shot}",
+             f"--window-size={max(width, FRAMED + 40)},2400", url)
     img = Image.open(shot).convert("L")
-    assert img.size == (1280, 2400)
+    img.crop((0, 0, width, 2400)).save(shot)
+    img = Image.open(shot)
+    assert img.size == (width, 2400)
     # a page, not a blank or an error screen: dark text on much of it
     dark = sum(img.histogram()[:128]) / (img.size[0] * img.size[1])
     assert dark > 0.005, f"{shot}: {dark:.2%} of it is dark"
+
+
+# the lessons' content column in a 1280 px window inside a fold (688 px
+# less the fold's padding; Material's layout, measured in Chromium):
+# a picture shown at its design size must fit it
+COLUMN_PX = 640
+
+
+def test_every_picture_is_drawn_to_be_read():
+    """Every picture of docs/assets/ was drawn by tinycnn/figure.py: at 2x,
+    noting its smallest text, which at its shown size (half its pixels,
+    docs/hooks/screens.py) is at least 11 px; and it fits the column."""
+    from PIL import Image
+
+    from tinycnn.figure import MIN_TEXT_PX, SCALE, min_text_px
+
+    bad = []
+    for path in sorted((ROOT / "docs" / "assets").glob("*.png")):
+        data = path.read_bytes()
+        px = min_text_px(data)
+        width = Image.open(path).size[0] / SCALE
+        if px is None or px / SCALE < MIN_TEXT_PX or width > COLUMN_PX:
+            bad.append(f"{path.name}: smallest text {px} px at 2x, shown "
+                       f"{width:.0f} px wide")
+    assert not bad, "\n".join(bad)
 
 
 def test_every_todo_names_a_section_of_its_lesson():
@@ -624,8 +733,9 @@ def table_verdicts(md: str) -> dict[str, str]:
     rows = [r.split("|") for r in md.splitlines() if r.startswith("|")]
     if not rows or rows[0][-2].strip() != "verdict":
         return {}
+    # a search's first row is compared with nothing: no verdict to state
     return {m.group(1): r[-2].strip() for r in rows[2:]
-            if (m := re.search(r"\(`([^`]+)`\)", r[1]))}
+            if (m := re.search(r"\(`([^`]+)`\)", r[1])) and r[-2].strip()}
 
 
 def verdict_contradictions(lesson: str, verdicts: dict[str, str]) -> list[str]:

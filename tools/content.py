@@ -73,3 +73,27 @@ def searches() -> dict[str, dict]:
 def legacy() -> dict[str, str]:
     """{step: the code hash of the reference its untagged runs ran}."""
     return raw()["legacy_references"]
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One box of a step's schematic (docs/lessons.yml's `ideas`)."""
+    box: str
+    colour: str
+    out: str = ""        # what comes out of it, written under it
+    height: float = 1.0  # the box's height, where the map's size matters
+
+
+def ideas() -> dict[str, tuple[str, list[list[Stage]]]]:
+    """{step: (title, rows of stages)} of the steps' schematics."""
+    out = {}
+    for step, idea in raw()["ideas"].items():
+        rows: list[list[Stage]] = [[]]
+        for s in idea["stages"]:
+            if s == "next line":
+                rows.append([])
+            else:
+                rows[-1].append(Stage(**s))
+        out[step] = (idea["title"], rows)
+    return out

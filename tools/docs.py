@@ -23,6 +23,7 @@ from tinycnn.grader.odds import deviations
 from tinycnn.learner.summary import markdown, summarize
 from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
+from tinycnn.train import records
 from tools import designs, pictures
 from tools.evidence import REF, reference_runs
 from tools.measured import confusion, speed_md
@@ -66,10 +67,13 @@ MAKERS: dict[str, Callable] = {
     "generated/class.md": designs.class_md,
     "assets/class-map.png": designs.class_png,
     "generated/{step}-map.md": designs.map_md,
-    "assets/{step}-curves.png": lambda step: (REF / f"{step}.png").read_bytes(),
+    "assets/{step}-curves.png": lambda step: records.plot_curves(
+        json.loads((REF / f"{step}.json").read_text())),
     "generated/{step}-odds.md": lambda step: odds(step)[0],
-    "assets/{step}-odds.png": lambda step: odds(step)[1],
+    "generated/{step}-pass-rate.md": lambda step: odds(step)[1],
+    "assets/{step}-odds.png": lambda step: odds(step)[2],
     "assets/{step}-layers.png": pictures.layers,
+    "assets/{step}-idea.png": pictures.idea,
     "assets/{step}-schedule.png": pictures.schedule,
     "assets/{step}-receptive-field.png": pictures.receptive_field,
     "assets/{step}-augmentation.png": pictures.augmentation,

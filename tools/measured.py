@@ -84,7 +84,7 @@ def confusion(step: str) -> tuple[str, bytes, bytes]:
     # 8 columns at 8 in: the picture shows at about its own size in the
     # 720 px column, so the labels read at 12 pt
     n = min(len(wrong), 40)
-    fig, axes = plt.subplots(5, 8, figsize=(8, 6.4))
+    fig, axes = plt.subplots(5, 8, figsize=(7, 6.4))
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:

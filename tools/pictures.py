@@ -17,29 +17,19 @@ import matplotlib
 import torch
 from torch import nn
 
+from tinycnn.figure import png
 from tinycnn.learner.summary import summarize
 from tinycnn.learner.workspace import load_step
 from tinycnn.paths import ROOT
 from tinycnn.train import recipe as engine_recipe
 from tinycnn.train import step as engine_step
 from tinycnn.train.data import load_mnist
+from tools import content
 
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
 
 REF = ROOT / "benchmarks" / "results" / "reference-cpu"
-
-
-def png(fig) -> bytes:
-    """The figure as PNG bytes, without a timestamp (so files compare)."""
-    buf = io.BytesIO()
-    # a figure laid out by hand (axes placed, not on a grid) keeps it
-    if fig.get_layout_engine() is None and all(
-            ax.get_subplotspec() for ax in fig.axes):
-        fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def differs(old: bytes, new: bytes) -> str | None:
@@ -102,7 +92,8 @@ def augmentation(step: str, rows: int = 3) -> bytes:
     torch.manual_seed(0)
     views = [X.float() / 255] + [engine_step.augment(X.float() / 255, r)
                                  for _ in range(rows)]
-    fig, axes = plt.subplots(len(views), len(X), figsize=(len(X), len(views)))
+    fig, axes = plt.subplots(len(views), len(X), figsize=(
+        0.85 * len(X), 0.85 * len(views) + 0.4))
     for i, batch in enumerate(views):
         for j, img in enumerate(batch):
             ax = axes[i, j]
@@ -143,7 +134,7 @@ def receptive_field(step: str) -> bytes:
     ax.set_ylim(max(28, 14 + half) + 1, min(0, 14 - half) - 1)
     h, w = last.shape[1:]
     ax.set_title(f"{step}: one unit of the last {h}×{w} map\n"
-                 f"sees {last.rf}×{last.rf} pixels", fontsize=9)
+                 f"sees {last.rf}×{last.rf} pixels", fontsize=10)
     return png(fig)
 
 
@@ -161,7 +152,7 @@ def field_goal(n: int = 6) -> bytes:
     top, h = extent(ink.any(2))
     left, w = extent(ink.any(1))
     side = torch.maximum(h, w)
-    fig, axes = plt.subplots(1, n, figsize=(7.2, 1.9))
+    fig, axes = plt.subplots(1, n, figsize=(7, 1.9))
     for i, ax in enumerate(axes):
         ax.imshow(X[i, 0].numpy(), cmap="gray_r")
         ax.add_patch(plt.Rectangle((left[i] - 0.5, top[i] - 0.5), w[i], h[i],
@@ -192,7 +183,7 @@ def filters(step: str) -> bytes:
     # bands of 8: a filter row above its map row, at a size that shows at
     # about 1:1 in the 720 px column (labels readable)
     cols, bands = 8, math.ceil(n / 8)
-    fig, axes = plt.subplots(2 * bands, cols, figsize=(8, 2.1 * bands + 0.6),
+    fig, axes = plt.subplots(2 * bands, cols, figsize=(7, 2 * bands + 0.7),
                              squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -221,7 +212,7 @@ def dropout_masks(p: float = 0.25) -> bytes:
     ones = torch.ones(1, 4, 8, 8)
     kinds = {"Dropout (each value)": nn.Dropout(p),
              "Dropout2d (whole channels)": nn.Dropout2d(p)}
-    fig, axes = plt.subplots(2, 4, figsize=(6, 3.8))
+    fig, axes = plt.subplots(2, 4, figsize=(6.6, 4))
     for i, (title, layer) in enumerate(kinds.items()):
         kept = layer.train()(ones)[0] > 0
         for c in range(4):
@@ -230,10 +221,10 @@ def dropout_masks(p: float = 0.25) -> bytes:
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"channel {c + 1}", fontsize=8)
-        axes[i, 0].set_ylabel(title.replace(" (", "\n("), fontsize=8)
+                ax.set_title(f"channel {c + 1}", fontsize=10)
+        axes[i, 0].set_ylabel(title.replace(" (", "\n("), fontsize=10)
     fig.suptitle(f"p = {p}: black values are zeroed (the rest are scaled "
-                 f"by 1/(1-p) = {1 / (1 - p):.2f})", fontsize=9)
+                 f"by 1/(1-p) = {1 / (1 - p):.2f})", fontsize=10)
     return png(fig)
 
 
@@ -243,7 +234,7 @@ def batchnorm(step: str) -> bytes:
     from benchmarks.nets import without_bn
 
     X = engine_step.prepare(digits(256)[0])
-    fig, ax = plt.subplots(figsize=(6, 2.8))
+    fig, ax = plt.subplots(figsize=(7, 3))
     for label, bn in (("with BatchNorm", True),
                       ("without (conv biases back)", False)):
         torch.manual_seed(0)
@@ -261,5 +252,37 @@ def batchnorm(step: str) -> bytes:
            title=f"{step} at initialisation (before any training), "
                  "256 test digits")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
+    return png(fig)
+
+
+def idea(step: str) -> bytes:
+    """The step's idea as boxes and arrows (docs/lessons.yml's `ideas`): a
+    box per stage (as tall as the stage says), what comes out of it under
+    it, rows top to bottom."""
+    title, lines = content.ideas()[step]
+    per_line = max(len(x) for x in lines)
+    # a line's height: its box, then the longest text under a box
+    pitch = 1.05 + 0.2 * max(s.out.count("\n") + 1 for x in lines for s in x)
+    fig = plt.figure(figsize=(7, 0.55 + pitch * len(lines)))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, per_line)
+    ax.set_ylim(-pitch * len(lines) - 0.55, 0)
+    ax.axis("off")
+    ax.text(per_line / 2, -0.2, title, ha="center", va="top", fontsize=11,
+            weight="bold", wrap=True)
+    for row, stages in enumerate(lines):
+        y = -0.95 - pitch * row
+        for col, s in enumerate(stages):
+            x, h = col + 0.5, 0.64 * s.height
+            ax.add_patch(plt.Rectangle((x - 0.4, y - h / 2), 0.8, h,
+                                       fc=s.colour, alpha=0.35, ec="k",
+                                       lw=0.8))
+            ax.text(x, y, s.box, ha="center", va="center", fontsize=10,
+                    weight="bold")
+            ax.text(x, y - 0.42, s.out, ha="center", va="top", fontsize=10,
+                    linespacing=1.15)
+            if col < len(stages) - 1:
+                ax.annotate("", (x + 0.6, y), (x + 0.4, y),
+                            arrowprops={"arrowstyle": "->", "lw": 1})
     return png(fig)

@@ -112,7 +112,10 @@ def ablation_png(step: str, names: list[str], table: str,
 def strip_png(rows: list[tuple[str, list[float], list[float] | None]],
               mark: float, title: str) -> bytes:
     """Rows of (label, accuracies, baseline accuracies or None), top to
-    bottom: a dot per seed, a bar per mean, the pass mark in red."""
+    bottom: a dot per seed, a bar per mean, the pass mark in red. A seed
+    far under the rest (a diverged run) would squash every row into a
+    corner: the axis shows the rows' bulk, and such a seed is an arrow at
+    the left edge with its accuracy beside it."""
     import statistics
 
     import matplotlib
@@ -120,32 +123,40 @@ def strip_png(rows: list[tuple[str, list[float], list[float] | None]],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.8 * len(rows)))
-    lows = []
+    fig, ax = plt.subplots(figsize=(7, 1.1 + 0.8 * len(rows)))
+    every = sorted(v for _, accs, base in rows for v in accs + (base or []))
+    # the bulk: within 0.6 points of the median run and of the pass mark
+    left = min(v for v in every
+               if v >= min(statistics.median(every), mark) - 0.6) - 0.05
+    right = max(every) + 0.05
     for i, (_, accs, base) in enumerate(rows):
         y = len(rows) - 1 - i
         pairs = ((accs, 0.15, "C0"), (base, -0.15, "0.55")) if base \
             else ((accs, 0.0, "C0"),)
         for vals, dy, color in pairs:
-            ax.scatter(vals, [y + dy] * len(vals), s=26, alpha=0.8,
+            shown = [v for v in vals if v >= left]
+            ax.scatter(shown, [y + dy] * len(shown), s=26, alpha=0.8,
                        color=color)
-            ax.plot([statistics.mean(vals)] * 2, [y + dy - 0.12,
-                                                  y + dy + 0.12],
-                    color=color, lw=2)
-            lows += vals
+            off = sorted((v for v in vals if v < left), reverse=True)
+            if off:
+                ax.annotate(", ".join(f"{v:.2f}" for v in off), (left, y + dy),
+                            xytext=(16, 0), textcoords="offset points",
+                            va="center", fontsize=10, color=color,
+                            arrowprops={"arrowstyle": "->", "color": color})
+            mean = statistics.mean(vals)
+            if mean >= left:
+                ax.plot([mean] * 2, [y + dy - 0.12, y + dy + 0.12],
+                        color=color, lw=2)
     ax.axvline(mark, color="C3", lw=1)
     ax.set_yticks([len(rows) - 1 - i for i in range(len(rows))],
                   [label for label, _, _ in rows])
     ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(left, right)
     ax.set_xlabel("final test accuracy, %")
-    ax.set_title(title, fontsize=9, loc="left")
-    # a run that failed far below (a diverged one at chance) would squash
-    # the rest: the axis starts 1.5 points under the mark, and says so
-    low, high = min(lows), max(lows)
-    ax.set_xlim(max(low, mark - 1.5) - 0.05, high + 0.05)
-    if low < mark - 1.5:
-        ax.set_xlabel(f"final test accuracy, % (runs under {mark - 1.5:g} "
-                      "are off the left edge)")
+    if every[0] < left:
+        ax.set_xlabel("final test accuracy, % (an arrow: seeds off the "
+                      "left edge)")
+    fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     return png(fig)
 
 
@@ -230,18 +241,19 @@ def chain_md(rows: list[tuple[str, str, str, str]], mark: float
         rule = compare(a, b) if prev else None
         verdict = rule.verdict if rule else ""
         out.append(
-            f"| {label} | {rf} | {next(iter(got.values()))['params']:,} | "
+            f"| {i + 1}. {label} (`{folder}`) | {rf} | "
+            f"{next(iter(got.values()))['params']:,} | "
             f"{len(accs)} | {min(accs):.2f} / "
             f"{sum(accs) / len(accs):.2f} / {max(accs):.2f} | "
             f"{sum(x >= mark for x in accs)} of {len(accs)} | "
             f"{rule.statistic if rule else ''} | {verdict} |")
-        strips.append((f"row {i + 1}" + (f"\n({verdict})" if verdict else ""),
-                       accs, None))
+        strips.append((f"{i + 1}. {folder}" + (f"\n({verdict})" if verdict
+                                               else ""), accs, None))
         prev = got
     return "\n".join(out) + "\n", strip_png(
-        strips, mark, "each row of the table above, top to bottom: a dot "
-        "per seed, a bar at the mean;\nred: the pass mark; in brackets: "
-        "against the row above")
+        strips, mark, "each row of the table above, top to bottom, by its "
+        "variant's name: a dot per seed,\na bar at the mean; red: the "
+        "pass mark; in brackets: against the row above")
 
 
 def margin_md(name: str, order: list[str] | None = None) -> str:
@@ -281,9 +293,10 @@ def margin_md(name: str, order: list[str] | None = None) -> str:
 
 
 @functools.cache  # its table and its picture are asked for apart
-def odds(step: str) -> tuple[str, bytes]:
-    """How often the reference passes, per machine: a table and a strip
-    plot of every seed's final accuracy against the pass mark."""
+def odds(step: str) -> tuple[str, str, bytes]:
+    """How often the reference passes: the table per machine and precision
+    (for Results), the sentence over all of them (for the step's page) and
+    a strip plot of every seed's final accuracy against the pass mark."""
     import statistics
 
     import matplotlib
@@ -295,7 +308,7 @@ def odds(step: str) -> tuple[str, bytes]:
     runs = reference_runs(step)
     rows = ["| where, precision | runs | min | mean | max | passed |",
             "|---|---:|---:|---:|---:|---:|"]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(len(runs), 1)))
+    fig, ax = plt.subplots(figsize=(7, 1.3 + 0.5 * max(len(runs), 1)))
     total = below = 0
     for i, (platform, rs) in enumerate(runs.items()):
         accs = [r["final_test_acc"] for r in rs]
@@ -317,7 +330,7 @@ def odds(step: str) -> tuple[str, bytes]:
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6))
     ax.set_xlabel("final test accuracy, %")
     ax.set_title("dot: a seed; bar: the mean; red line: the pass mark",
-                 fontsize=9, loc="left")
+                 fontsize=10, loc="left")
     if not runs:
         rows.append("| (no runs of this reference recorded yet) | | | | | |")
     verdict = (f"\nOf the {total} recorded runs of this reference, "
@@ -329,7 +342,7 @@ def odds(step: str) -> tuple[str, bytes]:
                 "A correct solution that ends under the mark is therefore "
                 "rare: look at your design and recipe before you suspect "
                 "luck.")
-    return "\n".join(rows) + "\n" + verdict + "\n", png(fig)
+    return "\n".join(rows) + "\n", verdict.lstrip() + "\n", png(fig)
 
 
 # The lessons' one-change comparisons: (name of the table and its

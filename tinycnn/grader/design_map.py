@@ -13,12 +13,12 @@ seed can land either side of it: the spread shows how far).
 
 from __future__ import annotations
 
-import io
 import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinycnn import figure
 from tinycnn.course import STEPS
 
 DESIGNS = Path(__file__).with_name("designs.json")
@@ -94,7 +94,7 @@ def draw(step: str, mine: tuple[int, float] | None = None,
          others: list[tuple[int, float]] = ()) -> bytes:
     """The map as PNG bytes (2x, text readable on a phone): each design a
     numbered dot at its mean and a bar over its seeds' range, numbered in
-    the list beside it; the budget and the pass mark as dashed lines;
+    the list under it; the budget and the pass mark as dashed lines;
     `mine` a star, `others` (a class's graded runs) crosses."""
     import matplotlib
 
@@ -103,8 +103,12 @@ def draw(step: str, mine: tuple[int, float] | None = None,
 
     spec = STEPS[step]
     found = sorted(designs(step, path), key=lambda d: (d.params, -d.mean))
+    # the key under the map, in two columns: the picture keeps the
+    # lessons' column width (tinycnn/figure.py) and its text its size
+    rows = -(-len(found) // 2) + 1
     fig, (ax, key) = plt.subplots(
-        1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+        2, 1, figsize=(7, 4.2 + 0.19 * rows),
+        gridspec_kw={"height_ratios": [4.2, 0.19 * rows]})
     accs = [a for d in found for a in d.accs] + ([mine[1]] if mine else []) \
         + [a for _, a in others]
     top = max([*accs, spec.pass_acc]) + 0.08
@@ -120,9 +124,10 @@ def draw(step: str, mine: tuple[int, float] | None = None,
     for i, d in enumerate(found, 1):
         k = same[d.params] = same.get(d.params, -1) + 1
         # designs of one size side by side, not on top of each other
-        # (within 3 % of the axis however many there are)
+        # (within 10 % of the axis however many there are: their numbers
+        # must not overlap)
         x = d.params + (k - (count[d.params] - 1) / 2) * spread * min(
-            0.007, 0.03 / count[d.params])
+            0.012, 0.1 / count[d.params])
         color = "tab:blue" if d.mean >= spec.pass_acc else "tab:gray"
         lo, hi = min(d.accs), max(d.accs)
         ax.plot([x, x], [max(lo, floor), min(hi, top)], color=color, lw=1.6)
@@ -132,7 +137,7 @@ def draw(step: str, mine: tuple[int, float] | None = None,
         y = min(max(d.mean, floor), top)
         ax.plot([x], [y], "o", color=color, ms=5)
         ax.annotate(str(i), (x, y), xytext=(3, 3 if k % 2 else -11),
-                    textcoords="offset points", fontsize=8, color=color)
+                    textcoords="offset points", fontsize=9, color=color)
     if others:
         ax.plot([p for p, _ in others],
                 [min(max(a, floor), top) for _, a in others], "x",
@@ -164,18 +169,18 @@ def draw(step: str, mine: tuple[int, float] | None = None,
     ax.tick_params(labelsize=10)
     ax.grid(alpha=0.3)
     key.axis("off")
-    lines = [f"{i:>2} {d.label[:22]:<22} {d.params:>6,} {d.mean:6.2f} "
+    w = max([len(d.label[:22]) for d in found] + [6])
+    lines = [f"{i:>2} {d.label[:22]:<{w}} {d.params:>6,} {d.mean:6.2f} "
              f"({len(d.accs)}{'+' + str(d.diverged) + 'x' if d.diverged else ''})"
              for i, d in enumerate(found, 1)]
-    key.text(0, 1, "   design                 params  mean (seeds)\n"
-             + "\n".join(lines), family="monospace", va="top",
-             fontsize=max(6.5, min(10, 260 / max(len(lines), 1))),
-             transform=key.transAxes)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=180, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    head = f"   {'design':<{w}} params  mean (seeds)"
+    half = -(-len(lines) // 2)
+    for col, part in enumerate((lines[:half], lines[half:])):
+        if part:
+            key.text(col / 2, 1, "\n".join([head, *part]),
+                     family="monospace", va="top", fontsize=9,
+                     transform=key.transAxes)
+    return figure.png(fig)
 
 
 def save(step: str, out: Path, mine: tuple[int, float] | None = None

@@ -292,7 +292,8 @@ def beside(rows: list[Layer], declared: list[tuple[str, tuple]]
 
 
 def plot(rows: list[Layer], title: str, budget: int | None = None):
-    """The network as boxes, left to right, wrapped every 7 layers: each
+    """The network as boxes, left to right, in lines of at most 7 layers
+    (as even as they can be: no line left mostly blank): each
     box's height follows the map's H (W for a vector), its width the
     channels; under it the layer's name, output C×H×W, parameters and
     receptive field. A matplotlib Figure, made without pyplot: it leaves a
@@ -301,9 +302,9 @@ def plot(rows: list[Layer], title: str, budget: int | None = None):
     from matplotlib.patches import Polygon, Rectangle
 
     rows = [row for row in rows if row.shape]
-    per_line = 7
-    lines = max(1, -(-len(rows) // per_line))
-    fig = Figure(figsize=(7.2, 2.25 * lines + 0.5))
+    lines = max(1, -(-len(rows) // 7))
+    per_line = max(1, -(-len(rows) // lines))
+    fig = Figure(figsize=(7, 2.25 * lines + 0.5))
     fig.set_layout_engine("none")  # laid out by hand: boxes on a grid
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, per_line)
@@ -342,7 +343,7 @@ def plot(rows: list[Layer], title: str, budget: int | None = None):
         rf = "all" if row.rf is None else f"{row.rf}×{row.rf}"
         name = row.name.removeprefix("forward: ")
         ax.text(x, base + 0.62, name, ha="center", va="bottom",
-                fontsize=9 if len(name) < 12 else 7.5, weight="bold")
+                fontsize=10 if len(name) < 12 else 9, weight="bold")
         ax.text(x, base - 0.55, f"{'×'.join(map(str, row.shape))}\n"
                 f"{row.params:,} params\nsees {rf}", ha="center", va="top",
                 fontsize=9, linespacing=1.15)
@@ -353,7 +354,7 @@ def plot(rows: list[Layer], title: str, budget: int | None = None):
     fig.legend(handles=[Rectangle((0, 0), 1, 1, fc=COLORS[f], alpha=0.8,
                                   ec="k", lw=0.6, label=f) for f in shown],
                loc="upper center", bbox_to_anchor=(0.5, 1 - 0.5 / (
-                   2.25 * lines + 0.5)), ncol=len(shown), fontsize=8,
+                   2.25 * lines + 0.5)), ncol=len(shown), fontsize=9,
                frameon=False)
     return fig
 

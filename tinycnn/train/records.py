@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tinycnn import posix
+from tinycnn import figure, posix
 from tinycnn.paths import cache_dir, remove_stale_temps, write_atomic
 
 RECORD, WEIGHTS, CURVES = "record.json", "model.pt", "curves.png"
@@ -152,7 +152,7 @@ def plot_curves(record: dict) -> bytes:
     x = [r["epoch"] for r in rows]
     # a run with held-out images (--holdout) measured those each epoch
     held = "val" if "val_acc" in rows[0] else "test"
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.4))
     # every 50 batches' training loss, where the run recorded it: the only
     # curve a one-epoch run has
     for r in rows:
@@ -192,8 +192,4 @@ def plot_curves(record: dict) -> bytes:
     fig.suptitle(record.get("title") or
                  f"{record['step']}: {record['params']:,} parameters, "
                  f"final test {record['final_test_acc']:.2f}%")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure.png(fig)
