@@ -124,6 +124,64 @@ class Plain(nn.Module):
         return self.fc(X.flatten(1))
 
 
+class Blocks(nn.Module):
+    """i1's layout with other widths: two of the reference's blocks, a
+    pool, two more, a pool, a linear head over the flattened 7x7 map."""
+
+    def __init__(self, widths: tuple[int, int, int, int],
+                 p_drop: float = 0.05) -> None:
+        super().__init__()
+        block = reference("i1").block
+        a, b, c, d = widths
+        self.conv1 = block(1, a, p_drop)
+        self.conv2 = block(a, b, p_drop)
+        self.pool1 = nn.MaxPool2d(2)
+        self.conv3 = block(b, c, p_drop)
+        self.conv4 = block(c, d, p_drop)
+        self.pool2 = nn.MaxPool2d(2)
+        self.fc = nn.Linear(d * 7 * 7, 10)
+
+    def forward(self, X):
+        X = self.pool1(self.conv2(self.conv1(X)))
+        X = self.pool2(self.conv4(self.conv3(X)))
+        return self.fc(X.flatten(1))
+
+
+class TransFirst(nn.Module):
+    """i2's reference with each 1x1 transition before its pool instead of
+    after it: the same layers, the same count, the 1x1 at four times as
+    many positions (and the pool then takes the max of mixed channels)."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__()
+        for name, layer in reference("i2").Net(**kw).named_children():
+            self.add_module(name, layer)
+
+    def forward(self, X):
+        X = self.pool1(self.trans1(self.conv2(self.conv1(X))))
+        X = self.pool2(self.trans2(self.conv4(self.conv3(X))))
+        return self.fc(X.flatten(1))
+
+
+class LinearHead(nn.Module):
+    """i3's reference with nn.Linear after the global average instead of
+    the 1x1 conv: the same inputs, outputs and weight count."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__()
+        for name, layer in reference("i3").Net(**kw).named_children():
+            self.add_module(name, layer)
+        # in the conv's place (the same slot in the module order)
+        self.head = nn.Linear(self.head.in_channels, self.head.out_channels)
+
+    def forward(self, X):
+        for name, layer in self.named_children():
+            if name == "head":
+                X = X.flatten(1)
+            X = layer(X)
+        return X
+
+
 def _stack(step: str, layers: list[tuple], p_drop: float):
     return lambda p_drop=p_drop: Stack(step, layers, p_drop)
 
@@ -140,6 +198,11 @@ _I4_V1 = _stack("i4", [("conv", 10), ("conv", 10), ("conv", 14), ("pool",),
 NETS: dict[str, Callable[..., nn.Module]] = {
     # i0's budget spent on the early convs: 18,810 weights against 17,950
     "i0-early": lambda: Plain((16, 16, 20, 20)),
+    # i1's count (20,950) with a last map a third narrower: 20,947 weights,
+    # a third of the head's moved into the convs
+    "i1-smallhead": lambda **kw: Blocks((16, 23, 27, 16), **kw),
+    "i2-transfirst": TransFirst,
+    "i3-linear": LinearHead,
     "i4-v1": _I4_V1,
     "i1-nobn": lambda **kw: without_bn(reference("i1").Net(**kw)),
     "i4-nobn": lambda **kw: without_bn(_I4_V1(**kw)),

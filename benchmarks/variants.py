@@ -68,6 +68,14 @@ VARIANTS: dict[str, Variant] = {
     "i0-onecycle": Variant("i0", "OneCycle to a peak lr of 0.05 (the "
                            "reference since Nov 2026)",
                            {"schedule": "onecycle", "lr": 0.05}),
+    "i1-smallhead": Variant("i1", "the last map a third narrower, the head "
+                            "weights it saves put into the convs before it: "
+                            "the same count", net="i1-smallhead"),
+    "i2-transfirst": Variant("i2", "each 1x1 transition before its pool "
+                             "instead of after it: the same layers and "
+                             "count", net="i2-transfirst"),
+    "i3-linear": Variant("i3", "nn.Linear after the global average instead "
+                         "of the 1x1 conv: the same weights", net="i3-linear"),
     "i1-ls": Variant("i1", "label smoothing 0.1", LS),
     "i1-ls-shift": Variant("i1", "label smoothing 0.1, rotation 10, shift 0.1",
                            {**LS, **SHIFT}),

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(args: argparse.Namespace) -> int:
     """The table from the traced graph, the learner's layer_shapes()
     beside it with the grader's verdict on it, and the budget left."""
-    from tinycnn import course
+    from tinycnn import course, figure
     from tinycnn.grader import shape_table
     from tinycnn.learner import summary as sm
     from tinycnn.learner.workspace import load_step
@@ -174,8 +174,8 @@ def _summary(args: argparse.Namespace) -> int:
     if args.plot:
         fig = sm.plot(rows, args.folder.name,
                       spec.max_params if spec else None)
-        try:
-            fig.savefig(args.plot, dpi=100)
+        try:  # at 2x, as the lessons' pictures (tinycnn/figure.py)
+            Path(args.plot).write_bytes(figure.png(fig))
         except OSError as e:
             print(f"could not write {args.plot}: {e}", file=sys.stderr)
             return 1
