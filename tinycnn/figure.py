@@ -16,7 +16,6 @@ import sys
 SCALE = 2         # pixels per CSS pixel: a picture is shown at half its size
 DPI = 90 * SCALE  # matplotlib's 1 inch is 90 CSS px on the page
 MIN_TEXT_PX = 11  # the smallest text a reader should meet, in CSS px
-MIN_POINTS = MIN_TEXT_PX * 72 / 90  # the same, in a figure's points (8.8)
 CHUNK = "MinTextPx"  # the PNG text chunk that holds the smallest text
 
 
@@ -37,7 +36,7 @@ def png(fig) -> bytes:
     if fig.get_layout_engine() is None and all(
             ax.get_subplotspec() for ax in fig.axes):
         fig.tight_layout()
-    fig.canvas.draw()  # tick labels exist once drawn
+    fig.draw_without_rendering()  # tick labels exist once laid out
     small = smallest_text(fig)
     meta = {"Software": None}
     if small is not None:

@@ -75,7 +75,6 @@ def legacy() -> dict[str, str]:
     return raw()["legacy_references"]
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Stage:
     """One box of a step's schematic (docs/lessons.yml's `ideas`)."""

@@ -4,6 +4,7 @@ benchmarks/results, for the map of where a design sits
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -49,9 +50,11 @@ def label(step: str, r: dict) -> str:
     return "reference" if is_reference(step, r) else "an older reference"
 
 
+@functools.cache  # a docs build asks for it once per map and sentence
 def table() -> dict[str, list[dict]]:
     """{step: designs}: one per (label, parameters, epochs), with the final
-    accuracy of each seed and the tables they come from."""
+    accuracy of each seed and the tables they come from (read, not to be
+    changed: every caller shares it)."""
     groups: dict[tuple, dict] = {}
     for name, r in runs():
         step = step_of(r["folder"])

@@ -333,7 +333,7 @@ def odds(step: str) -> tuple[str, str, bytes]:
                  fontsize=10, loc="left")
     if not runs:
         rows.append("| (no runs of this reference recorded yet) | | | | | |")
-    verdict = (f"\nOf the {total} recorded runs of this reference, "
+    verdict = (f"Of the {total} recorded runs of this reference, "
                f"{below} ended below {mark} %"
                + (f" ({100 * below / total:.0f} %). " if below else ". "))
     verdict += ("A correct solution of yours is another seed of the same "
@@ -342,7 +342,7 @@ def odds(step: str) -> tuple[str, str, bytes]:
                 "A correct solution that ends under the mark is therefore "
                 "rare: look at your design and recipe before you suspect "
                 "luck.")
-    return "\n".join(rows) + "\n", verdict.lstrip() + "\n", png(fig)
+    return "\n".join(rows) + "\n", verdict + "\n", png(fig)
 
 
 # The lessons' one-change comparisons: (name of the table and its
