@@ -443,23 +443,56 @@ def test_screenshot_of_a_lesson(server, site, width, tmp_path):
 COLUMN_PX = 640
 
 
-def test_every_picture_is_drawn_to_be_read():
-    """Every picture of docs/assets/ was drawn by tinycnn/figure.py: at 2x,
-    noting its smallest text, which at its shown size (half its pixels,
-    docs/hooks/screens.py) is at least 11 px; and it fits the column."""
+def unreadable(data: bytes) -> str | None:
+    """Why a picture of docs/assets/ would not read, or None: not drawn
+    by tinycnn/figure.py (no note of its smallest text), text under 11 px
+    at its shown size (half its pixels), or wider than the column."""
+    import io
+
     from PIL import Image
 
     from tinycnn.figure import MIN_TEXT_PX, SCALE, min_text_px
 
-    bad = []
-    for path in sorted((ROOT / "docs" / "assets").glob("*.png")):
-        data = path.read_bytes()
-        px = min_text_px(data)
-        width = Image.open(path).size[0] / SCALE
-        if px is None or px / SCALE < MIN_TEXT_PX or width > COLUMN_PX:
-            bad.append(f"{path.name}: smallest text {px} px at 2x, shown "
-                       f"{width:.0f} px wide")
+    px = min_text_px(data)
+    width = Image.open(io.BytesIO(data)).size[0] / SCALE
+    if px is None or px / SCALE < MIN_TEXT_PX or width > COLUMN_PX:
+        return f"smallest text {px} px at 2x, shown {width:.0f} px wide"
+    return None
+
+
+def test_every_picture_is_drawn_to_be_read():
+    """Every picture of docs/assets/ was drawn by tinycnn/figure.py: at 2x,
+    noting its smallest text, which at its shown size (half its pixels,
+    docs/hooks/screens.py) is at least 11 px; and it fits the column."""
+    bad = [f"{path.name}: {why}"
+           for path in sorted((ROOT / "docs" / "assets").glob("*.png"))
+           if (why := unreadable(path.read_bytes()))]
     assert not bad, "\n".join(bad)
+
+
+def test_the_picture_check_can_fail():
+    """A 6-pt label, a figure too wide for the column and a PNG saved
+    without tinycnn.figure each fail it; a 10-pt figure of 7 inches passes."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from tinycnn import figure
+
+    def drawn(width: float, size: float) -> Figure:
+        fig = Figure(figsize=(width, 2))
+        fig.add_subplot().set_title("a title", fontsize=size)
+        return fig
+
+    assert unreadable(figure.png(drawn(7, 10))) is None
+    assert unreadable(figure.png(drawn(7, 6)))
+    assert unreadable(figure.png(drawn(9, 10)))
+    plain = io.BytesIO()
+    drawn(7, 10).savefig(plain, format="png", dpi=figure.DPI)
+    assert unreadable(plain.getvalue())
 
 
 def test_every_todo_names_a_section_of_its_lesson():
