@@ -63,6 +63,7 @@ class Submission:
         self._result, self._graphs = result, graphs
         self._recipe: Recipe | Fail | None = None
         self._measured: dict = {}
+        self._logits: dict[tuple, torch.Tensor] = {}
         # what the checks measured, by name: the leaderboard's fields
         # (results.json) and the class view's columns
         self.scores: dict[str, float] = {}
@@ -111,7 +112,22 @@ class Submission:
         return fingerprint_of(self.folder, self.graphs, self.recipe)
 
     def logits(self, mode: str, X: torch.Tensor, seed: int = 0):
-        """The network's output on `X` in `mode`, without autograd."""
+        """The network's output on `X` in `mode`, without autograd; once
+        per input (by its values: the checks' batches share images,
+        batches.py), as a run is a function of the input and the seed
+        alone (its buffers are read as copies, network.Graph.run)."""
+        data = X.detach().cpu().contiguous().view(-1).view(torch.uint8)
+        key = (mode, seed, str(X.dtype), tuple(X.shape), X.stride(),
+               hashlib.blake2b(data.numpy().tobytes(), digest_size=16)
+               .digest())
+        if key in self._logits:
+            return self._logits[key].clone()
+        out = self._run(mode, X, seed)
+        if torch.is_tensor(out) and out.numel() <= 1 << 20:
+            self._logits[key] = out.clone()
+        return out
+
+    def _run(self, mode: str, X: torch.Tensor, seed: int = 0):
         with torch.no_grad():
             out = self.graphs[mode].run(X, seed=seed)[0]
         return out.detach() if torch.is_tensor(out) else out
@@ -153,9 +169,9 @@ class Submission:
         """Seconds per image of an eval-mode pass, timed on 64 images."""
         if "pace" not in self._measured:
             X = images(64)
-            self.logits("eval", X[:4])  # warm
+            self._run("eval", X[:4])  # warm
             t0 = time.perf_counter()
-            self.logits("eval", X)
+            self._run("eval", X)
             self._measured["pace"] = (time.perf_counter() - t0) / 64
         return self._measured["pace"]
 

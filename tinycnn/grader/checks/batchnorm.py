@@ -44,7 +44,7 @@ def check_batchnorm(sub: Submission) -> str:
                    "batch's own statistics, not its running statistics",
                    hint("batchnorm", 2))
     big = sub.big_batches()
-    X = images(big.get("eval", 64), seed=3)
+    X = images(big.get("eval", 64))  # the output check's: run once
     random_eval = not torch.equal(sub.logits("eval", X[:8]),
                                   sub.logits("eval", X[:8], seed=9))
     # (a random eval mode is the dropout check's to report)
