@@ -151,17 +151,18 @@ def test_the_reference_steps_wait_for_nothing():
     from tinycnn.course import STEPS
     from tinycnn.grader import network
     from tinycnn.paths import ROOT
-    from tinycnn.sandbox import probe
+    from tinycnn.sandbox.probe_many import probed
 
     X, y = data()[:2]
-    for step_name in STEPS:
-        result = probe.run(ROOT / "solutions" / step_name)
-        recipe = result.recipe()
-        model = network.GradedNet(network.load(result.out, recipe.seed))
-        model.to(memory_format=torch.channels_last)
-        step = graphed.Step(model, recipe, 8, X, y, "fp32")
-        ops = ops_of(lambda s=step: s(torch.arange(32)))
-        assert not SYNCS & set(ops), (step_name, SYNCS & set(ops))
+    # the course's own references: probed together (probe_many.py)
+    with probed([ROOT / "solutions" / s for s in STEPS], 60) as results:
+        for step_name, result in zip(STEPS, results, strict=True):
+            recipe = result.recipe()
+            model = network.GradedNet(network.load(result.out, recipe.seed))
+            model.to(memory_format=torch.channels_last)
+            step = graphed.Step(model, recipe, 8, X, y, "fp32")
+            ops = ops_of(lambda s=step: s(torch.arange(32)))
+            assert not SYNCS & set(ops), (step_name, SYNCS & set(ops))
 
 
 def fake_capture(fn):

@@ -9,6 +9,10 @@
 
 Training is `python steps/iN/train.py` or `pytest checks/iN`; where each
 step stands is `python -m tinycnn status` (progress.py).
+
+progress.py (the grader, PyTorch: 1.5 s to import) is imported by the
+commands that grade, when they do: `hint iN CHECK` and `reset` answer at
+once.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from pathlib import Path
 
 from tinycnn.course import CHECKS, LEARNER_FILES, STEPS, Spec, epochs, title
 from tinycnn.grader import report
-from tinycnn.learner.progress import check_structure, first_failing, passed
 from tinycnn.learner.workspace import folder_of, skeleton, todos, untouched
 from tinycnn.paths import ROOT, runs_root
 
@@ -48,6 +51,8 @@ def watch(step: str, impl: str = "steps", manual: bool = False,
           poll_s: float = 0.3, say: Callable[[str], None] = print) -> None:
     """Re-run the structure checks whenever model.py or train.py is saved
     (or, with `manual`, whenever Enter is pressed). Never trains."""
+    from tinycnn.learner.progress import check_structure
+
     folder, spec = folder_of(step, impl), STEPS[step]
     how = "press Enter to check again" if manual else "save a file to check"
     say(f"watching {impl}/{step} ({how}; Ctrl-C to stop)")
@@ -98,6 +103,8 @@ def hint(step: str, check: str | None = None, every: bool = False,
                 say("Designing the network: python -m tinycnn hint "
                     f"{step} design")
             return 0
+        from tinycnn.learner.progress import check_structure, first_failing
+
         check = (first_failing(check_structure(folder))
                  or next(c for c in spec.checks if CHECKS[c].trains))
     if check == "design" and spec.design:
@@ -143,6 +150,18 @@ def _backups(step: str) -> Path:
     return runs_root() / "backups" / step
 
 
+def _free(folder: Path, name: str, undone: bool) -> Path:
+    """folder/name, or name-1, -2, ... where that is taken (two resets, or
+    a reset and its undo, within one second); "-undone" last, as the undo
+    looks for it."""
+    end = "-undone" if undone else ""
+    found, n = folder / f"{name}{end}", 1
+    while found.exists():
+        found = folder / f"{name}-{n}{end}"
+        n += 1
+    return found
+
+
 def reset(step: str, undo: bool = False, impl: str = "steps",
           say: Callable[[str], None] = print) -> Path | None:
     """Save the learner's files, then restore the skeleton (or, with
@@ -161,12 +180,7 @@ def reset(step: str, undo: bool = False, impl: str = "steps",
         if untouched(folder):
             say(f"{impl}/{step} is already the skeleton: nothing to reset")
             return None
-    backup = _backups(step) / (time.strftime("%Y%m%d-%H%M%S")
-                               + ("-undone" if undo else ""))
-    n = 1
-    while backup.exists():  # two resets within a second
-        backup = backup.with_name(f"{backup.name}-{n}")
-        n += 1
+    backup = _free(_backups(step), time.strftime("%Y%m%d-%H%M%S"), undo)
     backup.mkdir(parents=True)
     for name in LEARNER_FILES:
         if (folder / name).is_file():
@@ -175,7 +189,7 @@ def reset(step: str, undo: bool = False, impl: str = "steps",
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     if undo:
-        source.rename(source.with_name(source.name + "-undone"))
+        source.rename(_free(source.parent, source.name, True))
         say(f"{impl}/{step}: your files from {source.name} are back "
             f"(what was there is in {backup})")
     else:
@@ -191,6 +205,8 @@ def solution(step: str, anyway: bool = False, impl: str = "steps",
              say: Callable[[str], None] = print) -> bool:
     """Show the diff from the learner's files to the reference, once the
     step has passed (or `anyway`). Returns whether it was shown."""
+    from tinycnn.learner.progress import passed
+
     folder = folder_of(step, impl)
     ref = ROOT / "solutions" / step
     if not ref.is_dir():
