@@ -115,7 +115,9 @@ class Submission:
         """The network's output on `X` in `mode`, without autograd; once
         per input (by its values: the checks' batches share images,
         batches.py), as a run is a function of the input and the seed
-        alone (its buffers are read as copies, network.Graph.run)."""
+        alone: its buffers are read as copies (network.Graph.run), and a
+        forward that reads what it changes in place fails the builds
+        check first (carried.state)."""
         data = X.detach().cpu().contiguous().view(-1).view(torch.uint8)
         key = (mode, seed, str(X.dtype), tuple(X.shape), X.stride(),
                hashlib.blake2b(data.numpy().tobytes(), digest_size=16)
